@@ -1,0 +1,57 @@
+// Provider options: the anchor contract's keys and aliases (anchor-behaviour.md §2), parsed and validated once here
+// for C++ and Python callers alike.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ezrknn {
+
+enum class InputLayout { NCHW, NCHWSoftware, NHWC, Any };
+enum class ZeroCopyLayout { NHWC, Native };
+
+struct ProviderOptions {
+    InputLayout layout = InputLayout::NCHW;
+    ZeroCopyLayout zero_copy_layout = ZeroCopyLayout::NHWC;
+    int max_queue_size = 3;
+    int threads_per_core = 1;
+    int submit_timeout_ms = 10000;
+    bool sequential_callbacks = true;
+    std::optional<std::vector<int>> schedule;  // data-parallel core list (repeats allowed)
+    std::optional<uint32_t> tp_mode;           // core mask (rknn_core_mask value)
+    bool enable_pacing = false;
+    bool disable_dup_context = false;
+    std::vector<std::string> custom_op_paths;
+    bool custom_op_default_path = false;
+    // Which RKNN library: "" (default order), "vendor", "emulator", or a path to a library.
+    std::string runtime;
+};
+
+// One option value as a caller gave it, before validation. Python values map onto these kinds.
+struct OptionValue {
+    enum class Kind { None, Bool, Int, Float, String, Path, List, Other };
+    Kind kind = Kind::None;
+    bool b = false;
+    int64_t i = 0;
+    double f = 0.0;
+    std::string s;                  // String and Path (an os.PathLike, already made a str)
+    std::vector<OptionValue> items;  // List
+    std::string type_name;           // the caller's type, for error messages (e.g. "float", "dict")
+
+    static OptionValue none() { return {}; }
+    static OptionValue boolean(bool v) { OptionValue o; o.kind = Kind::Bool; o.b = v; return o; }
+    static OptionValue integer(int64_t v) { OptionValue o; o.kind = Kind::Int; o.i = v; return o; }
+    static OptionValue string(std::string v) { OptionValue o; o.kind = Kind::String; o.s = std::move(v); return o; }
+};
+
+// Parses entries in order; the first invalid one throws InvalidArgument with the contract's message.
+// An unknown key lists every accepted key.
+ProviderOptions parse_provider_options(const std::vector<std::pair<std::string, OptionValue>>& entries);
+
+// Every accepted key, aliases included, in the order the unknown-key message lists them.
+const std::vector<std::string>& provider_option_keys();
+
+}  // namespace ezrknn
