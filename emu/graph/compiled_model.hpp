@@ -37,6 +37,8 @@ struct TensorInfo {
 struct CompileOptions {
     // Number of threads a kernel may use inside one run (oneDNN / parallel loops). 1 keeps runs independent.
     int intra_op_threads = 1;
+    // Use only the simple reference kernels, never the oneDNN fast paths: for cross-checks and debugging.
+    bool reference_kernels = false;
 };
 
 class ExecutionState;

@@ -1,0 +1,325 @@
+// lower_graph: validation, static shape inference, constant folding and dead-node removal.
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "graph/custom_op_node.hpp"
+#include "graph/lowered_graph.hpp"
+#include "graph/topological_sort.hpp"
+#include "kernels/onednn.hpp"
+#include "kernels/registry.hpp"
+#include "kernels/tensor/view.hpp"
+
+namespace ezemu::graph {
+
+std::string node_reference(const onnx::Node& node, size_t index) {
+    if (!node.name.empty()) return "'" + node.name + "'";
+    std::string s = "#";
+    s += std::to_string(index);
+    for (const std::string& o : node.outputs)
+        if (!o.empty()) return s + " (output '" + o + "')";
+    return s;
+}
+
+namespace {
+
+using kernels::Shape;
+using kernels::ValueDesc;
+
+// Refuses absurd shapes before anything is allocated for them.
+constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 40;
+
+// Zero-byte constants still need a non-null address: a null data pointer means "not a constant".
+alignas(kernels::kBufferAlignment) const uint8_t kEmptyTensor[kernels::kBufferAlignment] = {};
+
+void check_size(const std::string& what, onnx::DataType dtype, const Shape& shape) {
+    uint64_t bytes = onnx::data_type_size(dtype);
+    for (int64_t d : shape) {
+        if (d < 0) throw ModelError(what + " has a negative dim " + kernels::shape_to_string(shape));
+        if (d != 0 && bytes > kMaxTensorBytes / static_cast<uint64_t>(d))
+            throw ModelError(what + " of shape " + kernels::shape_to_string(shape) + " is too large");
+        bytes *= static_cast<uint64_t>(d);
+    }
+}
+
+std::string dims_to_string(const std::vector<onnx::Dim>& dims) {
+    std::string s = "[";
+    for (size_t i = 0; i < dims.size(); ++i) {
+        if (i) s += ",";
+        if (dims[i].is_static()) s += std::to_string(dims[i].value);
+        else s += dims[i].param.empty() ? "?" : dims[i].param;
+    }
+    return s + "]";
+}
+
+class GraphLowering {
+public:
+    GraphLowering(const onnx::Model& model, const kernels::BuildOptions& options)
+        : model_(model), graph_(model.graph), options_(options) {}
+
+    LoweredGraph lower() {
+        opset_ = model_.opset("");
+        if (opset_ <= 0) throw ModelError("the model imports no default-domain (ai.onnx) opset");
+        check_operators();
+        add_initializers();
+        add_inputs();
+        std::unordered_set<std::string> available;
+        for (const auto& [name, id] : ids_) available.insert(name);
+        const std::vector<size_t> order = topological_order(graph_, available);
+        for (const onnx::ValueInfo& vi : graph_.value_info) declared_.emplace(vi.name, &vi);
+        for (const onnx::ValueInfo& vi : graph_.outputs) declared_.emplace(vi.name, &vi);
+        find_fusable_relus();
+        for (size_t index : order) lower_node(index);
+        bind_outputs();
+        remove_dead_steps();
+        return std::move(g_);
+    }
+
+private:
+    int add_value(const std::string& name, ValueDesc desc, int producer) {
+        check_size("tensor '" + name + "'", desc.dtype, desc.shape);
+        const int id = static_cast<int>(g_.values.size());
+        g_.values.push_back(Value{name, std::move(desc), producer, {}});
+        ids_.emplace(name, id);
+        return id;
+    }
+
+    void add_initializers() {
+        for (const onnx::Tensor& t : graph_.initializers) {
+            const std::string what = "initializer '" + t.name + "'";
+            if (ids_.count(t.name)) throw ModelError(what + " is defined twice");
+            if (t.external)
+                throw ModelError(what + " stores its data outside the model file (external data), which is not "
+                                        "supported yet: save the model with its weights inside the .onnx file");
+            const size_t esize = onnx::data_type_size(t.data_type);
+            if (esize == 0)
+                throw ModelError(what + " has dtype " + onnx::data_type_name(t.data_type) +
+                                 ", which the emulator does not support");
+            ValueDesc desc{t.data_type, t.dims, nullptr};
+            check_size(what, desc.dtype, desc.shape);
+            const size_t bytes = desc.byte_size();
+            if (t.byte_size() != bytes)
+                throw ModelError(what + " holds " + std::to_string(t.byte_size()) + " bytes; its dims " +
+                                 kernels::shape_to_string(t.dims) + " need " + std::to_string(bytes));
+            g_.weight_bytes += bytes;
+            if (bytes == 0) {
+                desc.data = kEmptyTensor;
+            } else if (reinterpret_cast<uintptr_t>(t.data()) % esize != 0) {
+                // raw_data sits at any byte offset of the file; kernels read whole elements.
+                g_.constant_buffers.emplace_back(t.data(), bytes);
+                desc.data = g_.constant_buffers.back().data();
+            } else {
+                desc.data = t.data();
+            }
+            add_value(t.name, std::move(desc), -1);
+        }
+    }
+
+    void add_inputs() {
+        std::unordered_set<std::string> seen;
+        for (const onnx::ValueInfo& vi : graph_.inputs) {
+            if (!seen.insert(vi.name).second) throw ModelError("graph input '" + vi.name + "' is listed twice");
+            if (ids_.count(vi.name)) continue;  // an initializer: a constant of the model, not an input
+            const std::string what = "input '" + vi.name + "'";
+            if (!vi.has_tensor_type) throw ModelError(what + " is not a tensor; the NPU takes tensor inputs only");
+            if (onnx::data_type_size(vi.elem_type) == 0)
+                throw ModelError(what + " has dtype " + onnx::data_type_name(vi.elem_type) +
+                                 ", which the emulator does not support");
+            bool is_static = vi.has_shape;
+            for (const onnx::Dim& d : vi.dims) is_static = is_static && d.is_static();
+            if (!is_static)
+                throw ModelError(what + " has " + (vi.has_shape ? "symbolic dims " + dims_to_string(vi.dims)
+                                                                : std::string("no shape")) +
+                                 "; the NPU runs static shapes only: pin the dims before loading (rknn-toolkit2 "
+                                 "input_size_list, or onnx.tools.update_model_dims)");
+            ValueDesc desc{vi.elem_type, {}, nullptr};
+            for (const onnx::Dim& d : vi.dims) desc.shape.push_back(d.value);
+            g_.inputs.push_back(add_value(vi.name, std::move(desc), -1));
+        }
+    }
+
+    // Every default-domain op needs a kernel at the imported opset: checked for all nodes before anything else, so
+    // the message is about the op and not about some shape or structure problem further on.
+    void check_operators() const {
+        std::string first;
+        std::vector<std::string> others;
+        for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+            const onnx::Node& node = graph_.nodes[i];
+            if (!node.is_default_domain() || kernels::find_kernel(node.op_type, opset_)) continue;
+            if (first.empty()) {
+                first = "unsupported operator '" + node.op_type + "' (opset " + std::to_string(opset_) +
+                        ") at node " + node_reference(node, i);
+                others.push_back(node.op_type);
+            } else if (std::find(others.begin(), others.end(), node.op_type) == others.end()) {
+                others.push_back(node.op_type);
+            }
+        }
+        if (first.empty()) return;
+        for (size_t i = 1; i < others.size(); ++i) first += (i == 1 ? "; also unsupported: '" : ", '") + others[i] + "'";
+        throw ModelError(first);
+    }
+
+    // A Relu that is the only reader of a tensor no one else sees (not a graph output) may be applied by the
+    // tensor's producer (oneDNN post-op); relu_after_[producer] names it.
+    void find_fusable_relus() {
+        std::unordered_map<std::string, size_t> readers;
+        std::unordered_map<std::string, size_t> reader;
+        for (size_t i = 0; i < graph_.nodes.size(); ++i)
+            for (const std::string& in : graph_.nodes[i].inputs)
+                if (!in.empty()) ++readers[in], reader[in] = i;
+        std::unordered_set<std::string> outputs;
+        for (const onnx::ValueInfo& vi : graph_.outputs) outputs.insert(vi.name);
+        std::unordered_map<std::string, size_t> producer;
+        for (size_t i = 0; i < graph_.nodes.size(); ++i)
+            for (const std::string& o : graph_.nodes[i].outputs)
+                if (!o.empty()) producer[o] = i;
+        for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+            const onnx::Node& relu = graph_.nodes[i];
+            if (relu.op_type != "Relu" || !relu.is_default_domain() || relu.inputs.size() != 1) continue;
+            const std::string& t = relu.inputs[0];
+            auto p = producer.find(t);
+            if (p == producer.end() || readers[t] != 1 || outputs.count(t)) continue;
+            const onnx::Node& source = graph_.nodes[p->second];
+            if (!source.is_default_domain() || source.outputs.size() != 1) continue;
+            relu_after_.emplace(p->second, i);
+        }
+    }
+
+    void lower_node(size_t index) {
+        const onnx::Node& node = graph_.nodes[index];
+        Step step;
+        step.node = &node;
+        step.label = node.op_type + " node " + node_reference(node, index);
+        std::vector<const ValueDesc*> inputs;
+        bool all_constant = true;
+        for (const std::string& name : node.inputs) {
+            const int id = name.empty() ? -1 : ids_.at(name);
+            step.inputs.push_back(id);
+            inputs.push_back(id < 0 ? nullptr : &g_.values[static_cast<size_t>(id)].desc);
+            if (id >= 0) all_constant = all_constant && g_.values[static_cast<size_t>(id)].desc.is_constant();
+        }
+
+        std::vector<ValueDesc> outputs;
+        if (!node.is_default_domain()) {
+            step.kernel = make_custom_op_placeholder(node, index, declared_, outputs);
+            if (std::find(g_.custom_op_types.begin(), g_.custom_op_types.end(), node.op_type) ==
+                g_.custom_op_types.end())
+                g_.custom_op_types.push_back(node.op_type);
+            all_constant = false;  // a custom op never runs at load time
+        } else if (fused_relus_.count(index)) {
+            // Its producer already applied it: the Relu is now a view of its input.
+            outputs = {ValueDesc{inputs[0]->dtype, inputs[0]->shape, nullptr}};
+            step.kernel = kernels::make_view_kernel(inputs[0]->byte_size());
+        } else {
+            kernels::KernelContext ctx(node, step.label, opset_, std::move(inputs), options_);
+            auto relu = relu_after_.find(index);
+            if (relu != relu_after_.end()) ctx.set_fused_activation(kernels::FusedActivation::Relu);
+            step.kernel = kernels::find_kernel(node.op_type, opset_)->factory(ctx);
+            if (relu != relu_after_.end() && step.kernel->applies_fused_activation()) fused_relus_.insert(relu->second);
+            outputs = ctx.outputs();
+            for (size_t i = 0; i < outputs.size(); ++i)
+                if (!node.outputs[i].empty() && outputs[i].dtype == onnx::DataType::Undefined)
+                    throw ModelError(step.label + ": output " + std::to_string(i) + " ('" + node.outputs[i] +
+                                     "') is not produced by this kernel");
+        }
+        for (size_t i = 0; i < outputs.size(); ++i)
+            if (outputs[i].dtype != onnx::DataType::Undefined)
+                check_size(step.label + ": output " + std::to_string(i), outputs[i].dtype, outputs[i].shape);
+
+        if (all_constant) {
+            fold(step, outputs);
+            for (size_t i = 0; i < node.outputs.size(); ++i)
+                if (!node.outputs[i].empty()) add_value(node.outputs[i], outputs[i], -1);
+            return;
+        }
+        const int step_index = static_cast<int>(g_.steps.size());
+        for (size_t i = 0; i < node.outputs.size(); ++i)
+            step.outputs.push_back(node.outputs[i].empty() ? -1 : add_value(node.outputs[i], outputs[i], step_index));
+        g_.steps.push_back(std::move(step));
+    }
+
+    // Runs a node whose inputs are all known once, now; its outputs become constants of the model.
+    void fold(const Step& step, std::vector<ValueDesc>& outputs) {
+        const int alias = step.kernel->aliased_input();
+        if (alias >= 0) {
+            outputs[0].data = g_.values[static_cast<size_t>(step.inputs[static_cast<size_t>(alias)])].desc.data;
+            return;
+        }
+        std::vector<const void*> in;
+        for (int id : step.inputs) in.push_back(id < 0 ? nullptr : g_.values[static_cast<size_t>(id)].desc.data);
+        std::vector<void*> out;
+        for (ValueDesc& o : outputs) {
+            const size_t bytes = o.dtype == onnx::DataType::Undefined ? 0 : o.byte_size();
+            if (bytes == 0) {
+                o.data = kEmptyTensor;
+                out.push_back(const_cast<uint8_t*>(kEmptyTensor));
+                continue;
+            }
+            g_.constant_buffers.emplace_back(bytes);
+            o.data = g_.constant_buffers.back().data();
+            out.push_back(g_.constant_buffers.back().data());
+        }
+        std::unique_ptr<kernels::KernelState> state = step.kernel->create_state();
+        kernels::AlignedBuffer scratch(step.kernel->scratch_bytes());
+        if (!stream_) stream_.emplace(kernels::onednn::cpu_engine());
+        kernels::RunContext ctx{in.data(), out.data(), scratch.data(), state.get(), &*stream_};
+        try {
+            step.kernel->run(ctx);
+        } catch (const std::exception& e) {
+            throw ModelError(step.label + ": folding constant inputs failed: " + e.what());
+        }
+    }
+
+    void bind_outputs() {
+        for (const onnx::ValueInfo& vi : graph_.outputs) {
+            auto it = ids_.find(vi.name);
+            if (it == ids_.end())
+                throw ModelError("graph output '" + vi.name + "' is not produced by any node, initializer or input");
+            g_.outputs.push_back(it->second);
+        }
+        if (g_.outputs.empty()) throw ModelError("the graph has no outputs");
+    }
+
+    // Nodes no graph output depends on never run.
+    void remove_dead_steps() {
+        std::vector<bool> needed(g_.values.size(), false);
+        for (int v : g_.outputs) needed[static_cast<size_t>(v)] = true;
+        std::vector<bool> keep(g_.steps.size(), false);
+        for (size_t s = g_.steps.size(); s-- > 0;) {
+            for (int o : g_.steps[s].outputs) keep[s] = keep[s] || (o >= 0 && needed[static_cast<size_t>(o)]);
+            if (!keep[s]) continue;
+            for (int i : g_.steps[s].inputs)
+                if (i >= 0) needed[static_cast<size_t>(i)] = true;
+        }
+        std::vector<Step> live;
+        for (size_t s = 0; s < g_.steps.size(); ++s) {
+            for (int o : g_.steps[s].outputs)
+                if (o >= 0) g_.values[static_cast<size_t>(o)].producer = keep[s] ? static_cast<int>(live.size()) : -1;
+            if (keep[s]) live.push_back(std::move(g_.steps[s]));
+        }
+        g_.steps = std::move(live);
+    }
+
+    const onnx::Model& model_;
+    const onnx::Graph& graph_;
+    const kernels::BuildOptions& options_;
+    int64_t opset_ = 0;
+    LoweredGraph g_;
+    std::unordered_map<std::string, int> ids_;
+    std::unordered_map<std::string, const onnx::ValueInfo*> declared_;
+    std::optional<dnnl::stream> stream_;  // for oneDNN kernels run while folding
+    std::unordered_map<size_t, size_t> relu_after_;  // node index -> index of a Relu it may absorb
+    std::unordered_set<size_t> fused_relus_;         // Relu nodes whose producer applied them
+};
+
+}  // namespace
+
+LoweredGraph lower_graph(const onnx::Model& model, const kernels::BuildOptions& options) {
+    return GraphLowering(model, options).lower();
+}
+
+}  // namespace ezemu::graph

@@ -1,0 +1,223 @@
+#include "kernels/math/gemm_matmul.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "kernels/aligned_buffer.hpp"
+#include "kernels/broadcast.hpp"
+#include "kernels/registry.hpp"
+
+namespace ezemu::kernels {
+
+namespace {
+
+void matmul_2d(int64_t M, int64_t K, int64_t N, bool trans_a, bool trans_b, const float* a, const float* b,
+               float* y) {
+    auto a_at = [&](int64_t i, int64_t p) { return trans_a ? a[p * M + i] : a[i * K + p]; };
+    if (trans_b) {
+        for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+                float acc = 0.0f;
+                for (int64_t p = 0; p < K; ++p) acc += a_at(i, p) * b[j * K + p];
+                y[i * N + j] = acc;
+            }
+        return;
+    }
+    // i-p-j order keeps the innermost loop contiguous in b and y.
+    std::fill(y, y + M * N, 0.0f);
+    for (int64_t i = 0; i < M; ++i)
+        for (int64_t p = 0; p < K; ++p) {
+            const float av = a_at(i, p);
+            const float* b_row = b + p * N;
+            float* y_row = y + i * N;
+            for (int64_t j = 0; j < N; ++j) y_row[j] += av * b_row[j];
+        }
+}
+
+}  // namespace
+
+void matmul_reference(const MatMulGeometry& g, const float* a, const float* b, float* y) {
+    const int64_t batches = shape_elements(g.batch);
+    for (int64_t bi = 0; bi < batches; ++bi) {
+        int64_t rem = bi, a_index = 0, b_index = 0, a_stride = 1, b_stride = 1;
+        for (size_t d = g.batch.size(); d-- > 0;) {
+            const int64_t i = rem % g.batch[d];
+            rem /= g.batch[d];
+            if (g.a_batch[d] != 1) a_index += i * a_stride;
+            if (g.b_batch[d] != 1) b_index += i * b_stride;
+            a_stride *= g.a_batch[d];
+            b_stride *= g.b_batch[d];
+        }
+        matmul_2d(g.m, g.k, g.n, g.trans_a, g.trans_b, a + a_index * g.m * g.k, b + b_index * g.k * g.n,
+                  y + bi * g.m * g.n);
+    }
+}
+
+namespace {
+
+class MatMulReferenceKernel final : public Kernel {
+public:
+    explicit MatMulReferenceKernel(const MatMulGeometry& g) : g_(g) {}
+    void run(const RunContext& ctx) const override {
+        matmul_reference(g_, static_cast<const float*>(ctx.inputs[0]), static_cast<const float*>(ctx.inputs[1]),
+                         static_cast<float*>(ctx.outputs[0]));
+    }
+
+private:
+    MatMulGeometry g_;
+};
+
+// Gemm = a matrix product, then y = alpha * y + beta * C when that could not be folded into the product.
+class GemmKernel final : public Kernel {
+public:
+    GemmKernel(std::unique_ptr<Kernel> product, float alpha, float beta, const Shape& y_shape, const Shape* c_shape)
+        : product_(std::move(product)), alpha_(alpha), beta_(beta), has_c_(c_shape != nullptr),
+          c_walk_(y_shape, c_shape ? *c_shape : Shape{}, y_shape) {}
+
+    size_t scratch_bytes() const override { return product_->scratch_bytes(); }
+    std::unique_ptr<KernelState> create_state() const override { return product_->create_state(); }
+
+    void run(const RunContext& ctx) const override {
+        product_->run(ctx);
+        auto* y = static_cast<float*>(ctx.outputs[0]);
+        if (!has_c_) {
+            const int64_t n = c_walk_.outer_count * c_walk_.inner;
+            for (int64_t i = 0; i < n; ++i) y[i] *= alpha_;
+            return;
+        }
+        const auto* c = static_cast<const float*>(ctx.inputs[2]);
+        const float alpha = alpha_, beta = beta_;
+        const int64_t inner = c_walk_.inner;
+        const bool c_scalar = c_walk_.b_inner_scalar;
+        c_walk_.for_each_row([&](int64_t yo, int64_t co, int64_t) {
+            float* yr = y + yo;
+            const float* cr = c + co;
+            if (c_scalar)
+                for (int64_t i = 0; i < inner; ++i) yr[i] = alpha * yr[i] + beta * cr[0];
+            else
+                for (int64_t i = 0; i < inner; ++i) yr[i] = alpha * yr[i] + beta * cr[i];
+        });
+    }
+
+private:
+    std::unique_ptr<Kernel> product_;
+    float alpha_, beta_;
+    bool has_c_;
+    BinaryBroadcast c_walk_;  // y is the walk's first operand, C the second
+};
+
+bool has_zero_dim(const MatMulGeometry& g) { return g.m == 0 || g.k == 0 || g.n == 0 || shape_elements(g.batch) == 0; }
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_gemm(KernelContext& ctx) {
+    ctx.require_inputs(2, 3);
+    ctx.require_outputs(1, 1);
+    ctx.require_dtype(0, {onnx::DataType::Float});
+    ctx.require_dtype(1, {onnx::DataType::Float});
+    const ValueDesc& A = ctx.input(0);
+    const ValueDesc& B = ctx.input(1);
+    if (A.shape.size() != 2 || B.shape.size() != 2)
+        ctx.fail("A " + shape_to_string(A.shape) + " and B " + shape_to_string(B.shape) + " must be 2-D");
+    const int64_t trans_a = ctx.attr_int("transA", 0), trans_b = ctx.attr_int("transB", 0);
+    const float alpha = ctx.attr_float("alpha", 1.0f), beta = ctx.attr_float("beta", 1.0f);
+    MatMulGeometry g;
+    g.trans_a = trans_a != 0;
+    g.trans_b = trans_b != 0;
+    g.m = g.trans_a ? A.shape[1] : A.shape[0];
+    g.k = g.trans_a ? A.shape[0] : A.shape[1];
+    const int64_t kb = g.trans_b ? B.shape[1] : B.shape[0];
+    g.n = g.trans_b ? B.shape[0] : B.shape[1];
+    if (kb != g.k)
+        ctx.fail("inner dims differ: A " + shape_to_string(A.shape) + (g.trans_a ? " (transposed)" : "") + ", B " +
+                 shape_to_string(B.shape) + (g.trans_b ? " (transposed)" : ""));
+    const Shape y_shape{g.m, g.n};
+    const ValueDesc* C = nullptr;
+    if (ctx.has_input(2)) {
+        ctx.require_dtype(2, {onnx::DataType::Float});
+        C = &ctx.input(2);
+        if (C->shape.size() > 2 || !broadcasts_to(C->shape, y_shape))
+            ctx.fail("C " + shape_to_string(C->shape) + " does not broadcast to " + shape_to_string(y_shape));
+    }
+    ctx.set_output(0, onnx::DataType::Float, y_shape);
+    // beta = 0 ignores C entirely (ONNX allows C to hold anything then).
+    if (C && beta == 0.0f) C = nullptr;
+
+    if (!ctx.options().reference_kernels && !has_zero_dim(g)) {
+        const bool b_constant = B.is_constant();
+        const bool fold = (b_constant || alpha == 1.0f) && (!C || C->is_constant());
+        if (fold) {
+            // alpha goes into the packed weights, beta * C into the bias: one primitive does all of Gemm.
+            std::vector<float> bias;
+            int64_t bias_m = 0, bias_n = 0;
+            if (C) {
+                bias_m = C->shape.size() == 2 && C->shape[0] != 1 ? g.m : 1;
+                bias_n = !C->shape.empty() && C->shape.back() != 1 ? g.n : 1;
+                const auto* c = static_cast<const float*>(C->data);
+                bias.resize(static_cast<size_t>(bias_m * bias_n));
+                for (size_t i = 0; i < bias.size(); ++i) bias[i] = beta * c[i];
+            }
+            auto k = make_onednn_matmul(g, b_constant ? static_cast<const float*>(B.data) : nullptr,
+                                        b_constant ? alpha : 1.0f, C ? bias.data() : nullptr, bias_m, bias_n);
+            if (k) return k;
+        } else if (auto k = make_onednn_matmul(g, b_constant ? static_cast<const float*>(B.data) : nullptr, 1.0f,
+                                               nullptr, 0, 0)) {
+            return std::make_unique<GemmKernel>(std::move(k), alpha, beta, y_shape, C ? &C->shape : nullptr);
+        }
+    }
+    auto product = std::make_unique<MatMulReferenceKernel>(g);
+    if (alpha == 1.0f && !C) return product;
+    return std::make_unique<GemmKernel>(std::move(product), alpha, beta, y_shape, C ? &C->shape : nullptr);
+}
+
+std::unique_ptr<Kernel> make_matmul(KernelContext& ctx) {
+    ctx.require_inputs(2, 2);
+    ctx.require_outputs(1, 1);
+    ctx.require_dtype(0, {onnx::DataType::Float});
+    ctx.require_dtype(1, {onnx::DataType::Float});
+    const ValueDesc& A = ctx.input(0);
+    const ValueDesc& B = ctx.input(1);
+    if (A.shape.empty() || B.shape.empty()) ctx.fail("inputs must have rank 1 or more (scalars cannot multiply)");
+    // numpy.matmul: a 1-D A is a row vector and a 1-D B a column vector; the added dim is dropped again.
+    Shape a = A.shape, b = B.shape;
+    const bool drop_m = a.size() == 1, drop_n = b.size() == 1;
+    if (drop_m) a.insert(a.begin(), 1);
+    if (drop_n) b.push_back(1);
+    MatMulGeometry g;
+    g.m = a[a.size() - 2];
+    g.k = a.back();
+    g.n = b.back();
+    if (b[b.size() - 2] != g.k)
+        ctx.fail("inner dims differ: A " + shape_to_string(A.shape) + ", B " + shape_to_string(B.shape));
+    const Shape a_lead(a.begin(), a.end() - 2), b_lead(b.begin(), b.end() - 2);
+    std::optional<Shape> batch = broadcast_shapes(a_lead, b_lead);
+    if (!batch)
+        ctx.fail("batch dims of A " + shape_to_string(A.shape) + " and B " + shape_to_string(B.shape) +
+                 " do not broadcast");
+    g.batch = *batch;
+    g.a_batch = Shape(g.batch.size() - a_lead.size(), 1);
+    g.a_batch.insert(g.a_batch.end(), a_lead.begin(), a_lead.end());
+    g.b_batch = Shape(g.batch.size() - b_lead.size(), 1);
+    g.b_batch.insert(g.b_batch.end(), b_lead.begin(), b_lead.end());
+    Shape y = g.batch;
+    if (!drop_m) y.push_back(g.m);
+    if (!drop_n) y.push_back(g.n);
+    ctx.set_output(0, onnx::DataType::Float, y);
+
+    // Shared B (no batch of its own): the batch of A folds into M, one large product instead of many small ones.
+    if (std::all_of(g.b_batch.begin(), g.b_batch.end(), [](int64_t d) { return d == 1; })) {
+        g.m *= shape_elements(g.batch);
+        g.batch.clear();
+        g.a_batch.clear();
+        g.b_batch.clear();
+    }
+    if (!ctx.options().reference_kernels && !has_zero_dim(g)) {
+        if (auto k = make_onednn_matmul(g, B.is_constant() ? static_cast<const float*>(B.data) : nullptr, 1.0f,
+                                        nullptr, 0, 0))
+            return k;
+    }
+    return std::make_unique<MatMulReferenceKernel>(g);
+}
+
+}  // namespace ezemu::kernels

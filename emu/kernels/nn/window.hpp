@@ -1,0 +1,52 @@
+// Sliding-window geometry shared by Conv and the pools: kernel_shape, strides, dilations, pads, auto_pad and
+// ceil_mode, resolved against static input dims into output dims and explicit pads.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/kernel.hpp"
+
+namespace ezemu::kernels {
+
+enum class AutoPad { NotSet, SameUpper, SameLower, Valid };
+
+struct WindowSpec {
+    std::vector<int64_t> kernel;
+    std::vector<int64_t> strides;
+    std::vector<int64_t> dilations;
+    std::vector<int64_t> pad_begin;
+    std::vector<int64_t> pad_end;
+    AutoPad auto_pad = AutoPad::NotSet;
+    bool ceil_mode = false;
+};
+
+// Reads the window attributes of a node with `spatial` spatial dims. `kernel` is the kernel from the weights
+// (Conv) or empty when kernel_shape is required (pools).
+WindowSpec parse_window(const KernelContext& ctx, size_t spatial, const std::vector<int64_t>& kernel,
+                        bool allow_ceil_mode, bool allow_dilations);
+
+// Output spatial dims for input spatial dims; replaces auto_pad by the explicit pads it implies.
+std::vector<int64_t> resolve_window(const KernelContext& ctx, const std::vector<int64_t>& in, WindowSpec& w);
+
+// Geometry of a 1-D to 3-D window op with spatial values normalized to three dims (depth, height, width): a 1-D
+// or 2-D op gets neutral leading dims, so one loop nest serves every rank.
+struct Window3d {
+    int spatial_rank = 2;
+    std::array<int64_t, 3> in{1, 1, 1};
+    std::array<int64_t, 3> out{1, 1, 1};
+    std::array<int64_t, 3> kernel{1, 1, 1};
+    std::array<int64_t, 3> stride{1, 1, 1};
+    std::array<int64_t, 3> dilation{1, 1, 1};
+    std::array<int64_t, 3> pad_begin{0, 0, 0};
+    std::array<int64_t, 3> pad_end{0, 0, 0};
+
+    int64_t in_size() const { return in[0] * in[1] * in[2]; }
+    int64_t out_size() const { return out[0] * out[1] * out[2]; }
+    int64_t kernel_size() const { return kernel[0] * kernel[1] * kernel[2]; }
+};
+
+Window3d to_window3d(const std::vector<int64_t>& in, const std::vector<int64_t>& out, const WindowSpec& w);
+
+}  // namespace ezemu::kernels
