@@ -1,0 +1,64 @@
+// The wall every exported function stands behind: no C++ exception crosses the C ABI. A failure becomes an
+// RKNN code, a log line naming the call and the code, and the thread's last-error text.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <new>
+
+#include "npu/context.hpp"
+#include "npu/context_registry.hpp"
+#include "npu/rknn_error.hpp"
+#include "rknn/rknn_api.h"
+
+// The library is built with hidden visibility; only definitions marked with this leave it (and only names that
+// emu/api/exports.map lets through).
+#define EZEMU_EXPORT __attribute__((visibility("default")))
+
+namespace ezemu::api {
+
+// Logs "<function>: <prefix><detail> (<CODE_NAME> <code>)", records it as the last error and returns `code`.
+int fail(const char* function, int code, const char* detail, const char* prefix = "") noexcept;
+
+// For functions the emulator does not provide yet: RKNN_ERR_FAIL and "<function> is not implemented by the
+// ezrknn emulator yet".
+int not_implemented(const char* function) noexcept;
+
+// The live context behind `handle`; throws RknnError(RKNN_ERR_CTX_INVALID) otherwise.
+std::shared_ptr<npu::Context> find_context(rknn_context handle);
+
+template <typename Body>
+int guarded(const char* function, Body&& body) noexcept
+{
+    try {
+        return body();
+    } catch (const npu::RknnError& e) {
+        return fail(function, e.code, e.what());
+    } catch (const std::bad_alloc&) {
+        return fail(function, RKNN_ERR_MALLOC_FAIL, "out of memory");
+    } catch (const std::exception& e) {
+        return fail(function, RKNN_ERR_FAIL, e.what(), "internal error in the ezrknn emulator: ");
+    } catch (...) {
+        return fail(function, RKNN_ERR_FAIL, "internal error in the ezrknn emulator (unknown exception)");
+    }
+}
+
+// Runs body(Context&) with the context's mutex held, so two threads using one handle cannot corrupt it.
+template <typename Body>
+int with_context(const char* function, rknn_context handle, Body&& body) noexcept
+{
+    return guarded(function, [&]() -> int {
+        const std::shared_ptr<npu::Context> context = find_context(handle);
+        std::lock_guard<std::mutex> lock(context->mutex());
+        if (context->destroyed()) throw npu::RknnError(RKNN_ERR_CTX_INVALID, "the context was destroyed");
+        return body(*context);
+    });
+}
+
+// A NULL pointer argument → RKNN_ERR_PARAM_INVALID naming it.
+inline void require_pointer(const void* pointer, const char* name)
+{
+    if (!pointer) throw npu::RknnError(RKNN_ERR_PARAM_INVALID, std::string(name) + " is NULL");
+}
+
+}  // namespace ezemu::api

@@ -1,0 +1,61 @@
+// The copying inference path: rknn_inputs_set → rknn_run → rknn_outputs_get → rknn_outputs_release
+// (rknn-api.md §7.7–§7.9).
+#include <string>
+
+#include "api/api_guard.hpp"
+#include "npu/context.hpp"
+
+using ezemu::npu::RknnError;
+
+extern "C" {
+
+EZEMU_EXPORT int rknn_inputs_set(rknn_context context, uint32_t n_inputs, rknn_input inputs[])
+{
+    return ezemu::api::with_context("rknn_inputs_set", context, [&](ezemu::npu::Context& ctx) -> int {
+        ezemu::api::require_pointer(inputs, "inputs");
+        ctx.set_inputs(n_inputs, inputs);
+        return RKNN_SUCC;
+    });
+}
+
+EZEMU_EXPORT int rknn_run(rknn_context context, rknn_run_extend* extend)
+{
+    return ezemu::api::with_context("rknn_run", context, [&](ezemu::npu::Context& ctx) -> int {
+        if (extend && extend->non_block) {
+            throw RknnError(RKNN_ERR_FAIL, "non-blocking runs (rknn_run_extend.non_block = 1, with rknn_wait) are "
+                                           "not implemented by the ezrknn emulator yet; pass non_block = 0 or NULL");
+        }
+        const uint64_t frame = ctx.run();
+        if (extend) extend->frame_id = frame;
+        return RKNN_SUCC;
+    });
+}
+
+EZEMU_EXPORT int rknn_wait(rknn_context context, rknn_run_extend* extend)
+{
+    (void)context;
+    (void)extend;
+    return ezemu::api::not_implemented("rknn_wait");
+}
+
+EZEMU_EXPORT int rknn_outputs_get(rknn_context context, uint32_t n_outputs, rknn_output outputs[],
+                                  rknn_output_extend* extend)
+{
+    return ezemu::api::with_context("rknn_outputs_get", context, [&](ezemu::npu::Context& ctx) -> int {
+        ezemu::api::require_pointer(outputs, "outputs");
+        ctx.get_outputs(n_outputs, outputs, extend);
+        return RKNN_SUCC;
+    });
+}
+
+EZEMU_EXPORT int rknn_outputs_release(rknn_context context, uint32_t n_ouputs, rknn_output outputs[])
+{
+    return ezemu::api::with_context("rknn_outputs_release", context, [&](ezemu::npu::Context& ctx) -> int {
+        if (n_ouputs == 0) return RKNN_SUCC;
+        ezemu::api::require_pointer(outputs, "outputs");
+        ctx.release_outputs(n_ouputs, outputs);
+        return RKNN_SUCC;
+    });
+}
+
+}  // extern "C"

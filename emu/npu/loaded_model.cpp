@@ -1,0 +1,84 @@
+#include "npu/loaded_model.hpp"
+
+#include <new>
+
+#include "npu/model_format.hpp"
+#include "npu/rknn_error.hpp"
+#include "rknn/rknn_api.h"
+
+namespace ezemu::npu {
+namespace {
+
+[[noreturn]] void refuse(const std::string& message) { throw RknnError(RKNN_ERR_MODEL_INVALID, message); }
+
+std::shared_ptr<const onnx::Model> parse(const ModelBytes& bytes)
+{
+    std::shared_ptr<onnx::Model> model;
+    try {
+        model = std::make_shared<onnx::Model>(onnx::parse_model(bytes.data(), bytes.size()));
+    } catch (const onnx::ParseError& e) {
+        refuse(bytes.description() + " is not a valid ONNX model: " + e.what());
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (const std::exception& e) {
+        refuse(bytes.description() + " is not a valid ONNX model: " + e.what());
+    }
+    // Random bytes can happen to parse as a protobuf; a real ModelProto always has an IR version and outputs.
+    if (model->ir_version <= 0) refuse(bytes.description() + " is not a valid ONNX model: it has no ir_version");
+    if (model->graph.outputs.empty()) {
+        refuse(bytes.description() + " is not a valid ONNX model: its graph has no outputs");
+    }
+    return model;
+}
+
+std::shared_ptr<const CompiledModel> compile(std::shared_ptr<const onnx::Model> model,
+                                             std::shared_ptr<const ModelBytes> bytes)
+{
+    const std::string source = bytes->description();
+    try {
+        return CompiledModel::compile(std::move(model), std::move(bytes));
+    } catch (const ModelError& e) {
+        refuse(e.what());
+    } catch (const onnx::ParseError& e) {
+        refuse(source + " is not a valid ONNX model: " + e.what());
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (const RknnError&) {
+        throw;
+    } catch (const std::exception& e) {
+        refuse("the ezrknn emulator could not prepare " + source + ": " + e.what());
+    }
+}
+
+}  // namespace
+
+std::shared_ptr<const LoadedModel> LoadedModel::load(std::shared_ptr<const ModelBytes> bytes,
+                                                     const LoadOptions& options)
+{
+    refuse_non_onnx_format(detect_model_format(bytes->data(), bytes->size()), bytes->description());
+
+    std::shared_ptr<LoadedModel> loaded(new LoadedModel());
+    loaded->platform_ = options.platform;
+    loaded->source_ = bytes->description();
+    loaded->model_size_ = bytes->size();
+
+    std::shared_ptr<const onnx::Model> model = parse(*bytes);
+    loaded->metadata_ = read_model_metadata(*model);
+    loaded->exact_fp32_ = options.exact_fp32 || loaded->metadata_.exact_fp32;
+    loaded->compiled_ = compile(std::move(model), std::move(bytes));
+
+    const CompiledModel& compiled = *loaded->compiled_;
+    if (compiled.outputs().empty()) refuse(loaded->source_ + " has no graph outputs");
+    for (size_t i = 0; i < compiled.inputs().size(); ++i) {
+        loaded->inputs_.push_back(describe_tensor(compiled.inputs()[i], TensorRole::Input, static_cast<uint32_t>(i),
+                                                  loaded->exact_fp32_, *loaded->platform_));
+    }
+    for (size_t i = 0; i < compiled.outputs().size(); ++i) {
+        loaded->outputs_.push_back(describe_tensor(compiled.outputs()[i], TensorRole::Output,
+                                                   static_cast<uint32_t>(i), loaded->exact_fp32_,
+                                                   *loaded->platform_));
+    }
+    return loaded;
+}
+
+}  // namespace ezemu::npu

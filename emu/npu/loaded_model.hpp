@@ -1,0 +1,51 @@
+// A model as rknn_init leaves it: bytes, parsed graph, compiled executor, RKNN metadata and tensor attributes.
+// Immutable once loaded and shared by every context created from it (rknn_dup_context), so destroying the
+// first context keeps the others working.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/compiled_model.hpp"
+#include "npu/model_bytes.hpp"
+#include "npu/model_metadata.hpp"
+#include "npu/platform.hpp"
+#include "npu/tensor_attrs.hpp"
+
+namespace ezemu::npu {
+
+struct LoadOptions {
+    const Platform* platform = nullptr;  // required
+    bool exact_fp32 = false;             // forced on (EZRKNN_EMU_EXACT_FP32); the model's metadata may also ask
+};
+
+class LoadedModel {
+public:
+    // Throws RknnError(RKNN_ERR_MODEL_INVALID) for anything that is not a runnable ONNX model, with the reason.
+    static std::shared_ptr<const LoadedModel> load(std::shared_ptr<const ModelBytes> bytes,
+                                                   const LoadOptions& options);
+
+    const CompiledModel& compiled() const { return *compiled_; }
+    const Platform& platform() const { return *platform_; }
+    const ModelMetadata& metadata() const { return metadata_; }
+    bool exact_fp32() const { return exact_fp32_; }
+    const std::vector<IoTensor>& inputs() const { return inputs_; }
+    const std::vector<IoTensor>& outputs() const { return outputs_; }
+    const std::string& source() const { return source_; }
+    size_t model_bytes() const { return model_size_; }
+
+private:
+    LoadedModel() = default;
+
+    std::shared_ptr<const CompiledModel> compiled_;
+    const Platform* platform_ = nullptr;
+    ModelMetadata metadata_;
+    bool exact_fp32_ = false;
+    std::vector<IoTensor> inputs_;
+    std::vector<IoTensor> outputs_;
+    std::string source_;
+    size_t model_size_ = 0;
+};
+
+}  // namespace ezemu::npu

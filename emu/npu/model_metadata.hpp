@@ -1,0 +1,38 @@
+// What rknn-toolkit2 bakes into a .rknn file, carried by an ONNX model's metadata_props (DESIGN.md, "Model format
+// of the emulator"). The key names are the contract with the model-preparation helper, the docs and the tests.
+#pragma once
+
+#include <string>
+
+#include "graph/onnx_model.hpp"
+
+namespace ezemu::npu {
+
+// Text returned by RKNN_QUERY_CUSTOM_STRING (toolkit2: config(custom_string=...)).
+inline constexpr const char* kMetaCustomString = "rknn.custom_string";
+// SoC the model was prepared for, e.g. "rk3588" (toolkit2: config(target_platform=...)).
+inline constexpr const char* kMetaTargetPlatform = "rknn.target_platform";
+// "1" or "true": run in exact fp32 instead of as an fp16 NPU model (debugging and conformance).
+inline constexpr const char* kMetaExactFp32 = "rknn.exact_fp32";
+
+// Environment variable that turns on exact fp32 for every model ("1" or "true").
+inline constexpr const char* kExactFp32Env = "EZRKNN_EMU_EXACT_FP32";
+
+// RKNN_QUERY_CUSTOM_STRING has 1024 bytes including the terminating NUL.
+inline constexpr size_t kMaxCustomStringBytes = 1023;
+
+struct ModelMetadata {
+    std::string custom_string;    // "" when absent; at most kMaxCustomStringBytes
+    std::string target_platform;  // lower case; "" when absent
+    bool exact_fp32 = false;
+};
+
+ModelMetadata read_model_metadata(const onnx::Model& model);
+
+// "1", "true", "yes", "on" in any case.
+bool is_truthy(const std::string& value);
+
+// Whether EZRKNN_EMU_EXACT_FP32 asks for exact fp32.
+bool exact_fp32_from_environment();
+
+}  // namespace ezemu::npu

@@ -1,0 +1,29 @@
+#include "npu/rknn_error.hpp"
+
+#include "rknn/rknn_custom_op.h"
+
+namespace ezemu::npu {
+
+const char* rknn_error_name(int code)
+{
+    switch (code) {
+    case RKNN_SUCC: return "RKNN_SUCC";
+    case RKNN_ERR_FAIL: return "RKNN_ERR_FAIL";
+    case RKNN_ERR_TIMEOUT: return "RKNN_ERR_TIMEOUT";
+    case RKNN_ERR_DEVICE_UNAVAILABLE: return "RKNN_ERR_DEVICE_UNAVAILABLE";
+    case RKNN_ERR_MALLOC_FAIL: return "RKNN_ERR_MALLOC_FAIL";
+    case RKNN_ERR_PARAM_INVALID: return "RKNN_ERR_PARAM_INVALID";
+    case RKNN_ERR_MODEL_INVALID: return "RKNN_ERR_MODEL_INVALID";
+    case RKNN_ERR_CTX_INVALID: return "RKNN_ERR_CTX_INVALID";
+    case RKNN_ERR_INPUT_INVALID: return "RKNN_ERR_INPUT_INVALID";
+    case RKNN_ERR_OUTPUT_INVALID: return "RKNN_ERR_OUTPUT_INVALID";
+    case RKNN_ERR_DEVICE_UNMATCH: return "RKNN_ERR_DEVICE_UNMATCH";
+    case RKNN_ERR_INCOMPATILE_PRE_COMPILE_MODEL: return "RKNN_ERR_INCOMPATILE_PRE_COMPILE_MODEL";
+    case RKNN_ERR_INCOMPATILE_OPTIMIZATION_LEVEL_VERSION: return "RKNN_ERR_INCOMPATILE_OPTIMIZATION_LEVEL_VERSION";
+    case RKNN_ERR_TARGET_PLATFORM_UNMATCH: return "RKNN_ERR_TARGET_PLATFORM_UNMATCH";
+    case RKNN_WARNING_SKIP_CUSTOM_OP_COMPUTE: return "RKNN_WARNING_SKIP_CUSTOM_OP_COMPUTE";
+    default: return "RKNN_ERR_UNKNOWN";
+    }
+}
+
+}  // namespace ezemu::npu

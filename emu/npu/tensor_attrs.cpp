@@ -1,0 +1,175 @@
+#include "npu/tensor_attrs.hpp"
+
+#include <limits>
+
+#include "npu/c_string.hpp"
+#include "npu/rknn_error.hpp"
+
+namespace ezemu::npu {
+namespace {
+
+using onnx::DataType;
+
+// The RKNN type an ONNX dtype travels as; nullopt when RKNN has none.
+std::optional<rknn_tensor_type> rknn_type_for(DataType dtype, bool exact_fp32)
+{
+    switch (dtype) {
+    case DataType::Float: return exact_fp32 ? RKNN_TENSOR_FLOAT32 : RKNN_TENSOR_FLOAT16;
+    case DataType::Float16: return RKNN_TENSOR_FLOAT16;
+    case DataType::Int8: return RKNN_TENSOR_INT8;
+    case DataType::Uint8: return RKNN_TENSOR_UINT8;
+    case DataType::Int16: return RKNN_TENSOR_INT16;
+    case DataType::Uint16: return RKNN_TENSOR_UINT16;
+    case DataType::Int32: return RKNN_TENSOR_INT32;
+    case DataType::Uint32: return RKNN_TENSOR_UINT32;
+    case DataType::Int64: return RKNN_TENSOR_INT64;
+    case DataType::Bool: return RKNN_TENSOR_BOOL;
+    default: return std::nullopt;
+    }
+}
+
+const char* role_name(TensorRole role) { return role == TensorRole::Input ? "input" : "output"; }
+
+// Types whose native NPU layout is NC1HWC2; the rest stay dense (bool and int64 are NCHW natively, §7.5).
+bool has_nc1hwc2_layout(rknn_tensor_type type)
+{
+    return type == RKNN_TENSOR_INT8 || type == RKNN_TENSOR_UINT8 || type == RKNN_TENSOR_FLOAT16 ||
+           type == RKNN_TENSOR_INT16;
+}
+
+[[noreturn]] void refuse(TensorRole role, const TensorInfo& info, const std::string& why)
+{
+    throw RknnError(RKNN_ERR_MODEL_INVALID,
+                    std::string("model ") + role_name(role) + " '" + info.name + "' " + why);
+}
+
+}  // namespace
+
+size_t rknn_type_size(int type)
+{
+    switch (type) {
+    case RKNN_TENSOR_FLOAT32: return 4;
+    case RKNN_TENSOR_FLOAT16: return 2;
+    case RKNN_TENSOR_INT8: return 1;
+    case RKNN_TENSOR_UINT8: return 1;
+    case RKNN_TENSOR_INT16: return 2;
+    case RKNN_TENSOR_UINT16: return 2;
+    case RKNN_TENSOR_INT32: return 4;
+    case RKNN_TENSOR_UINT32: return 4;
+    case RKNN_TENSOR_INT64: return 8;
+    case RKNN_TENSOR_BOOL: return 1;
+    case RKNN_TENSOR_BFLOAT16: return 2;
+    default: return 0;
+    }
+}
+
+const char* rknn_type_name(int type)
+{
+    switch (type) {
+    case RKNN_TENSOR_FLOAT32: return "RKNN_TENSOR_FLOAT32";
+    case RKNN_TENSOR_FLOAT16: return "RKNN_TENSOR_FLOAT16";
+    case RKNN_TENSOR_INT8: return "RKNN_TENSOR_INT8";
+    case RKNN_TENSOR_UINT8: return "RKNN_TENSOR_UINT8";
+    case RKNN_TENSOR_INT16: return "RKNN_TENSOR_INT16";
+    case RKNN_TENSOR_UINT16: return "RKNN_TENSOR_UINT16";
+    case RKNN_TENSOR_INT32: return "RKNN_TENSOR_INT32";
+    case RKNN_TENSOR_UINT32: return "RKNN_TENSOR_UINT32";
+    case RKNN_TENSOR_INT64: return "RKNN_TENSOR_INT64";
+    case RKNN_TENSOR_BOOL: return "RKNN_TENSOR_BOOL";
+    case RKNN_TENSOR_INT4: return "RKNN_TENSOR_INT4";
+    case RKNN_TENSOR_BFLOAT16: return "RKNN_TENSOR_BFLOAT16";
+    default: return "unknown rknn_tensor_type";
+    }
+}
+
+const char* rknn_format_name(int fmt)
+{
+    switch (fmt) {
+    case RKNN_TENSOR_NCHW: return "RKNN_TENSOR_NCHW";
+    case RKNN_TENSOR_NHWC: return "RKNN_TENSOR_NHWC";
+    case RKNN_TENSOR_NC1HWC2: return "RKNN_TENSOR_NC1HWC2";
+    case RKNN_TENSOR_UNDEFINED: return "RKNN_TENSOR_UNDEFINED";
+    default: return "unknown rknn_tensor_format";
+    }
+}
+
+IoTensor describe_tensor(const TensorInfo& info, TensorRole role, uint32_t index, bool exact_fp32,
+                         const Platform& platform)
+{
+    IoTensor t;
+    t.info = info;
+
+    const auto type = rknn_type_for(info.dtype, exact_fp32);
+    if (!type) {
+        refuse(role, info,
+               std::string("has ONNX type ") + onnx::data_type_name(info.dtype) +
+                   ", which the RKNN API cannot carry; change it to float32, float16 or an integer type of at "
+                   "most 64 bits (e.g. insert a Cast at the graph boundary)");
+    }
+    if (info.shape.size() > RKNN_MAX_DIMS) {
+        refuse(role, info, "has " + std::to_string(info.shape.size()) + " dims; RKNN tensors have at most " +
+                               std::to_string(RKNN_MAX_DIMS));
+    }
+    for (int64_t d : info.shape) {
+        if (d < 0) refuse(role, info, "has a dimension that is not static");
+    }
+
+    t.onnx_element_size = onnx::data_type_size(info.dtype);
+    t.is_float = info.dtype == onnx::DataType::Float || info.dtype == onnx::DataType::Float16;
+    t.rounds_through_fp16 = info.dtype == onnx::DataType::Float && *type == RKNN_TENSOR_FLOAT16;
+
+    uint64_t elements = 1;
+    for (int64_t d : info.shape) elements *= static_cast<uint64_t>(d);
+    const size_t type_size = rknn_type_size(*type);
+    constexpr uint64_t kMax = std::numeric_limits<uint32_t>::max();
+    // Every byte count the ABI reports (size, size_with_stride, a float32 copy) must fit its uint32_t fields.
+    if (elements * 4 > kMax || elements * type_size > kMax || elements * t.onnx_element_size > kMax) {
+        refuse(role, info, "holds " + std::to_string(elements) +
+                               " elements, more than the 32-bit byte sizes of the RKNN API can describe");
+    }
+    t.executor_bytes = static_cast<size_t>(elements) * t.onnx_element_size;
+
+    rknn_tensor_attr& a = t.attr;
+    a.index = index;
+    a.n_dims = static_cast<uint32_t>(info.shape.size());
+    copy_c_string(a.name, RKNN_MAX_NAME_LEN, info.name);
+    a.n_elems = static_cast<uint32_t>(elements);
+    a.size = static_cast<uint32_t>(elements * type_size);
+    a.type = *type;
+    a.qnt_type = RKNN_TENSOR_QNT_NONE;
+    a.fl = 0;
+    a.zp = 0;
+    a.scale = 1.0f;
+    a.pass_through = 0;
+    a.h_stride = 0;
+
+    if (info.shape.size() == 4) {
+        const Nchw s{static_cast<size_t>(info.shape[0]), static_cast<size_t>(info.shape[1]),
+                     static_cast<size_t>(info.shape[2]), static_cast<size_t>(info.shape[3])};
+        t.nchw = s;
+        if (role == TensorRole::Input) {
+            a.fmt = RKNN_TENSOR_NHWC;
+            const uint32_t nhwc[4] = {uint32_t(s.n), uint32_t(s.h), uint32_t(s.w), uint32_t(s.c)};
+            for (int i = 0; i < 4; ++i) a.dims[i] = nhwc[i];
+            a.w_stride = static_cast<uint32_t>(s.w);
+            a.size_with_stride = a.size;
+        } else {
+            a.fmt = RKNN_TENSOR_NCHW;
+            for (int i = 0; i < 4; ++i) a.dims[i] = static_cast<uint32_t>(info.shape[i]);
+            a.w_stride = 0;
+            const size_t c2 = platform.c2_for_element_size(type_size);
+            const uint64_t native =
+                has_nc1hwc2_layout(*type) && c2 ? nc1hwc2_byte_size(s, c2, type_size) : uint64_t(a.size);
+            if (native > kMax) refuse(role, info, "is too large for the NPU's native layout");
+            a.size_with_stride = static_cast<uint32_t>(native);
+        }
+    } else {
+        a.fmt = RKNN_TENSOR_UNDEFINED;
+        for (size_t i = 0; i < info.shape.size(); ++i) a.dims[i] = static_cast<uint32_t>(info.shape[i]);
+        a.w_stride = 0;
+        a.size_with_stride = a.size;
+    }
+    return t;
+}
+
+}  // namespace ezemu::npu

@@ -1,0 +1,43 @@
+// How an ONNX graph input or output looks through the RKNN API: its rknn_tensor_attr under the NPU's conventions
+// (rknn-api.md §7.5–§7.6). A float tensor is FLOAT16 (the NPU's float) unless exact fp32 is on; a 4-D input
+// reports NHWC, a 4-D output NCHW with the NC1HWC2 native size as size_with_stride.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "graph/compiled_model.hpp"
+#include "npu/layout.hpp"
+#include "npu/platform.hpp"
+#include "rknn/rknn_api.h"
+
+namespace ezemu::npu {
+
+enum class TensorRole { Input, Output };
+
+// One graph input or output: the executor's view (ONNX dtype, NCHW shape) beside the RKNN view (attr).
+struct IoTensor {
+    TensorInfo info;
+    rknn_tensor_attr attr{};
+    size_t onnx_element_size = 0;      // bytes per element in the executor's buffer
+    size_t executor_bytes = 0;         // dense bytes in the executor's buffer
+    std::optional<Nchw> nchw;          // set for 4-D tensors
+    bool is_float = false;             // ONNX float32 or float16
+    bool rounds_through_fp16 = false;  // ONNX float32 carried as FLOAT16 (the fp16 NPU convention)
+};
+
+// Bytes per element of an RKNN tensor type; 0 for INT4 (packed) and unknown values. Plain ints, because callers'
+// structs may hold values outside the enums (see c_enum.hpp).
+size_t rknn_type_size(int type);
+// "RKNN_TENSOR_FLOAT16" etc., for messages.
+const char* rknn_type_name(int type);
+const char* rknn_format_name(int fmt);
+
+// Builds the attr for tensor `index`. Throws RknnError(RKNN_ERR_MODEL_INVALID) for what RKNN cannot carry: an
+// ONNX dtype without an RKNN type (float64, uint64, string, ...), more than RKNN_MAX_DIMS dims, or more than
+// 4 GiB of data (sizes are uint32_t in the ABI).
+IoTensor describe_tensor(const TensorInfo& info, TensorRole role, uint32_t index, bool exact_fp32,
+                         const Platform& platform);
+
+}  // namespace ezemu::npu

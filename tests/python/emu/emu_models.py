@@ -1,0 +1,136 @@
+"""Small ONNX models for the emulator's C ABI tests, built with onnx.helper (opset 13, IR version 8)."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 13
+IR_VERSION = 8
+
+
+def make_model(nodes, inputs, outputs, initializers=(), metadata=None, name="graph", check=True,
+               extra_opsets=()) -> onnx.ModelProto:
+    graph = helper.make_graph(nodes, name, inputs, outputs, list(initializers))
+    opsets = [helper.make_opsetid("", OPSET)] + [helper.make_opsetid(d, v) for d, v in extra_opsets]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="ezrknn-emu-tests")
+    model.ir_version = IR_VERSION
+    if metadata:
+        helper.set_model_props(model, metadata)
+    if check:
+        onnx.checker.check_model(model)
+    return model
+
+
+def to_bytes(model: onnx.ModelProto) -> bytes:
+    return model.SerializeToString()
+
+
+def vi(name, elem_type, shape):
+    return helper.make_tensor_value_info(name, elem_type, shape)
+
+
+def conv_net(metadata=None) -> onnx.ModelProto:
+    """Conv+Relu, a grouped strided Conv, MaxPool, 1x1 Conv with a residual Add, GlobalAveragePool, Flatten, Gemm,
+    Softmax. Input "image" [1,3,16,16]; outputs "features" [1,8,4,4] (4-D), "logits" [1,10], "probs" [1,10]."""
+    rng = np.random.default_rng(11)
+    inits = []
+
+    def weight(name, shape, fan_in):
+        value = (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+        inits.append(numpy_helper.from_array(value, name))
+        return name
+
+    nodes = [
+        helper.make_node("Conv", ["image", weight("w1", (8, 3, 3, 3), 27), weight("b1", (8,), 20)], ["c1"],
+                         name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", weight("w2", (8, 2, 3, 3), 18), weight("b2", (8,), 20)], ["c2"],
+                         name="conv2_grouped", kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2], group=4),
+        helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
+        helper.make_node("MaxPool", ["r2"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p", weight("w3", (8, 8, 1, 1), 8), weight("b3", (8,), 20)], ["c3"],
+                         name="conv3_1x1"),
+        helper.make_node("Add", ["p", "c3"], ["features"], name="residual"),
+        helper.make_node("GlobalAveragePool", ["features"], ["gap"], name="gap"),
+        helper.make_node("Flatten", ["gap"], ["flat"], name="flatten", axis=1),
+        helper.make_node("Gemm", ["flat", weight("wf", (10, 8), 8), weight("bf", (10,), 20)], ["logits"],
+                         name="fc", transB=1),
+        helper.make_node("Softmax", ["logits"], ["probs"], name="softmax", axis=1),
+    ]
+    return make_model(nodes, [vi("image", TensorProto.FLOAT, [1, 3, 16, 16])],
+                      [vi("features", TensorProto.FLOAT, [1, 8, 4, 4]), vi("logits", TensorProto.FLOAT, [1, 10]),
+                       vi("probs", TensorProto.FLOAT, [1, 10])],
+                      inits, metadata=metadata, name="conv_net")
+
+
+def add_const(shape, metadata=None, elem_type=TensorProto.FLOAT, const=None) -> onnx.ModelProto:
+    """y = x + c, with c a constant of x's shape (default: 1/3, which fp16 cannot hold exactly)."""
+    np_type = helper.tensor_dtype_to_np_dtype(elem_type)
+    if const is None:
+        const = np.full(shape, 1.0 / 3.0, dtype=np_type)
+    return make_model([helper.make_node("Add", ["x", "c"], ["y"], name="add")], [vi("x", elem_type, shape)],
+                      [vi("y", elem_type, shape)], [numpy_helper.from_array(np.asarray(const, np_type), "c")],
+                      metadata=metadata, name="add_const")
+
+
+def two_inputs() -> onnx.ModelProto:
+    """d = a - b (4-D, [1,3,4,5]) and e = c @ w (2-D)."""
+    w = (np.arange(12, dtype=np.float32).reshape(4, 3) / 8.0)
+    return make_model(
+        [helper.make_node("Sub", ["a", "b"], ["d"], name="sub"),
+         helper.make_node("MatMul", ["c", "w"], ["e"], name="mm")],
+        [vi("a", TensorProto.FLOAT, [1, 3, 4, 5]), vi("b", TensorProto.FLOAT, [1, 3, 4, 5]),
+         vi("c", TensorProto.FLOAT, [2, 4])],
+        [vi("d", TensorProto.FLOAT, [1, 3, 4, 5]), vi("e", TensorProto.FLOAT, [2, 3])],
+        [numpy_helper.from_array(w, "w")], name="two_inputs")
+
+
+def reshape_int(elem_type, in_shape, out_shape) -> onnx.ModelProto:
+    """y = Reshape(x): moves integer data untouched, whatever its type."""
+    shape = numpy_helper.from_array(np.asarray(out_shape, np.int64), "shape")
+    return make_model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")],
+                      [vi("x", elem_type, in_shape)], [vi("y", elem_type, out_shape)], [shape], name="reshape_int")
+
+
+def float16_io() -> onnx.ModelProto:
+    """A float16 model: y = Reshape(x) from [1,2,3,4] to [1,4,3,2] (4-D in and out)."""
+    shape = numpy_helper.from_array(np.asarray([1, 4, 3, 2], np.int64), "shape")
+    return make_model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")],
+                      [vi("x", TensorProto.FLOAT16, [1, 2, 3, 4])], [vi("y", TensorProto.FLOAT16, [1, 4, 3, 2])],
+                      [shape], name="float16_io")
+
+
+def unsupported_op() -> onnx.ModelProto:
+    """A default-domain op no NPU runs (Det), in a node named "my_det_node"."""
+    return make_model([helper.make_node("Relu", ["x"], ["r"], name="relu"),
+                       helper.make_node("Det", ["r"], ["y"], name="my_det_node")],
+                      [vi("x", TensorProto.FLOAT, [3, 3])], [vi("y", TensorProto.FLOAT, [])], name="unsupported")
+
+
+def custom_op() -> onnx.ModelProto:
+    """A node of a custom domain ("cstSigmoid" of "com.example.custom"), named "my_custom_node"."""
+    return make_model([helper.make_node("Relu", ["x"], ["r"], name="relu"),
+                       helper.make_node("cstSigmoid", ["r"], ["y"], name="my_custom_node",
+                                        domain="com.example.custom")],
+                      [vi("x", TensorProto.FLOAT, [1, 4])], [vi("y", TensorProto.FLOAT, [1, 4])],
+                      name="custom", check=False, extra_opsets=[("com.example.custom", 1)])
+
+
+def symbolic_input() -> onnx.ModelProto:
+    """Input "dyn_input" keeps a symbolic batch dim "N"."""
+    return make_model([helper.make_node("Relu", ["dyn_input"], ["y"], name="relu")],
+                      [vi("dyn_input", TensorProto.FLOAT, ["N", 4])], [vi("y", TensorProto.FLOAT, ["N", 4])],
+                      name="symbolic")
+
+
+def double_io() -> onnx.ModelProto:
+    """A float64 input: no RKNN type can carry it."""
+    return make_model([helper.make_node("Relu", ["x"], ["y"], name="relu")],
+                      [vi("x", TensorProto.DOUBLE, [2, 2])], [vi("y", TensorProto.DOUBLE, [2, 2])], name="double")
+
+
+def fp16(values) -> np.ndarray:
+    """What the NPU's fp16 storage makes of float32 values."""
+    with np.errstate(over="ignore"):
+        return np.asarray(values, np.float32).astype(np.float16).astype(np.float32)
