@@ -13,6 +13,10 @@ namespace ezrknn {
 enum class InputLayout { NCHW, NCHWSoftware, NHWC, Any };
 enum class ZeroCopyLayout { NHWC, Native };
 
+// Bounds the engine enforces so that `1 << core` and thread counts stay meaningful.
+inline constexpr int kMaxCoreId = 15;
+inline constexpr int kMaxThreadsPerCore = 64;
+
 struct ProviderOptions {
     InputLayout layout = InputLayout::NCHW;
     ZeroCopyLayout zero_copy_layout = ZeroCopyLayout::NHWC;
@@ -28,6 +32,8 @@ struct ProviderOptions {
     bool custom_op_default_path = false;
     // Which RKNN library: "" (default order), "vendor", "emulator", or a path to a library.
     std::string runtime;
+
+    bool custom_ops_requested() const { return !custom_op_paths.empty() || custom_op_default_path; }
 };
 
 // One option value as a caller gave it, before validation. Python values map onto these kinds.
@@ -44,14 +50,35 @@ struct OptionValue {
     static OptionValue none() { return {}; }
     static OptionValue boolean(bool v) { OptionValue o; o.kind = Kind::Bool; o.b = v; return o; }
     static OptionValue integer(int64_t v) { OptionValue o; o.kind = Kind::Int; o.i = v; return o; }
+    static OptionValue floating(double v) { OptionValue o; o.kind = Kind::Float; o.f = v; return o; }
     static OptionValue string(std::string v) { OptionValue o; o.kind = Kind::String; o.s = std::move(v); return o; }
+    static OptionValue path(std::string v) { OptionValue o; o.kind = Kind::Path; o.s = std::move(v); return o; }
+    static OptionValue list(std::vector<OptionValue> v) {
+        OptionValue o;
+        o.kind = Kind::List;
+        o.items = std::move(v);
+        return o;
+    }
+    static OptionValue other(std::string type) {
+        OptionValue o;
+        o.kind = Kind::Other;
+        o.type_name = std::move(type);
+        return o;
+    }
 };
 
 // Parses entries in order; the first invalid one throws InvalidArgument with the contract's message.
-// An unknown key lists every accepted key.
+// An unknown key lists every accepted key. Ends with validate_provider_options.
 ProviderOptions parse_provider_options(const std::vector<std::pair<std::string, OptionValue>>& entries);
+
+// Checks a ProviderOptions built by hand (C++ callers) against the same bounds and conflicts the parser enforces.
+void validate_provider_options(const ProviderOptions& options);
 
 // Every accepted key, aliases included, in the order the unknown-key message lists them.
 const std::vector<std::string>& provider_option_keys();
+
+// "nchw", "nchw_software", "nhwc", "any" / "nhwc", "native": the canonical spelling of a parsed value.
+const char* input_layout_name(InputLayout layout);
+const char* zero_copy_layout_name(ZeroCopyLayout layout);
 
 }  // namespace ezrknn

@@ -18,9 +18,10 @@ class RknnLibrary;
 struct RuntimeInfo {
     std::string kind;         // "vendor" or "emulator"
     std::string library_path;
-    std::string api_version;  // e.g. "2.3.2 (ezrknn emulator 0.1.0)"
+    std::string api_version;  // e.g. "2.3.2 (ezrknn emulator 0.1.0)"; "" when the query failed
     std::string drv_version;
-    // "RKNN emulator 2.3.2 (ezrknn emulator 0.1.0) at /path/librknnrt_emu.so"
+    std::string chosen_by;    // why this library: "the default search order", "EZRKNN_RUNTIME='emulator'", ...
+    // "emulator: librknnrt_emu.so 2.3.2 (ezrknn emulator 0.1.0), driver ezrknn emulator 0.1.0"
     std::string describe() const;
 };
 
@@ -28,13 +29,15 @@ struct SessionConfig {
     ProviderOptions options;
     // Non-null: share this session's weights (RKNN_FLAG_SHARE_WEIGHT_MEM); the slave keeps the master alive.
     std::shared_ptr<class Session> weight_master;
-    // Receives warnings (e.g. an outdated vendor runtime); Python turns them into UserWarning.
+    // Receives warnings (e.g. an outdated vendor runtime); Python turns them into UserWarning. When empty,
+    // warnings go to stderr.
     std::function<void(const std::string&)> warning_sink;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
     // Loads a model from a file: the path goes to rknn_init as is, so the runtime maps the weights, not copies.
+    // A missing file, a directory or an empty file is reported before any runtime is loaded.
     static std::shared_ptr<Session> from_file(const std::string& path, SessionConfig config = {});
     // Loads a model from memory; the runtime copies it once, so the caller may free `data` afterwards.
     static std::shared_ptr<Session> from_bytes(const void* data, size_t size, SessionConfig config = {});
@@ -57,11 +60,16 @@ public:
     void validate_input(size_t index, const TensorView& view) const;
 
     // Runs once, synchronously, on the calling thread. `inputs` are in model order and are validated first.
-    // Returns float32 outputs for `output_indices` (all outputs, in model order, when empty).
+    // Returns float32 outputs for `output_indices` (all outputs, in model order, when empty; an index may repeat,
+    // and repeats share one buffer). Thread-safe: concurrent calls each lease their own RKNN context and wait
+    // when every context is busy.
     std::vector<Tensor> run(const std::vector<TensorView>& inputs, const std::vector<size_t>& output_indices = {});
 
     // Bytes copied by the engine on the data path since the session was created (input staging, transposes).
     uint64_t copied_bytes() const;
+
+    // RKNN contexts this session created (threads_per_core × the distinct cores of `schedule`, or of one route).
+    size_t context_count() const;
 
 private:
     struct Impl;

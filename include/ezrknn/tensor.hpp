@@ -27,8 +27,10 @@ enum class ElementType : int32_t {
 };
 
 size_t element_size(ElementType t);           // bytes per element; 0 for Int4 and Unknown
-const char* element_type_name(ElementType t);  // "float32", "float16", ... , "unknown(N)"
+const char* element_type_name(ElementType t);  // "float32", "float16", ... , "unknown"
 std::string onnx_type_string(ElementType t);   // "tensor(float)", "tensor(float16)", ... , "tensor(unknown)"
+// An rknn_tensor_type value as an ElementType; Unknown for values outside the enum.
+ElementType element_type_from_rknn(int32_t rknn_type);
 
 // Values equal rknn_tensor_format.
 enum class TensorFormat : int32_t { NCHW = 0, NHWC = 1, NC1HWC2 = 2, Undefined = 3 };
@@ -40,6 +42,11 @@ struct TensorDesc {
     ElementType type = ElementType::Float32;
     TensorFormat format = TensorFormat::Undefined;
 };
+
+// "[1, 3, 224, 224]", the form every shape error message uses.
+std::string shape_to_string(const std::vector<int64_t>& shape);
+// Product of the dims (1 for a scalar); 0 when a dim is negative or the product overflows size_t.
+size_t shape_element_count(const std::vector<int64_t>& shape);
 
 // A caller-owned, C-contiguous input buffer. The engine reads it only during the call that receives it.
 struct TensorView {

@@ -1,0 +1,380 @@
+// Session: loads a model into RKNN contexts, describes its tensors, and runs it synchronously.
+#include "ezrknn/session.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <system_error>
+
+#include "context_pool.hpp"
+#include "ezrknn/rknn_library.hpp"
+#include "input_validation.hpp"
+#include "layout.hpp"
+#include "rknn_context.hpp"
+#include "runtime_version.hpp"
+
+namespace ezrknn {
+
+using detail::ContextPool;
+using detail::ModelSource;
+using detail::RknnContext;
+
+namespace {
+
+std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+// Fails early with the file's own problem instead of an RKNN code from deep inside rknn_init.
+void check_model_file(const std::string& path) {
+    if (path.empty()) throw InvalidArgument("Failed to open model file: the path is empty");
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        throw Error("Failed to open model file: " + path + ": " + errno_text(errno));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        throw Error("Failed to open model file: " + path + ": " + errno_text(EISDIR));
+    }
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error("Failed to open model file: " + path + ": " + errno_text(errno));
+    ::close(fd);
+    if (S_ISREG(st.st_mode) && st.st_size == 0) {
+        throw Error("Failed to read model file: " + path + ": the file is empty");
+    }
+}
+
+std::string attr_name(const rknn_tensor_attr& attr) {
+    return std::string(attr.name, strnlen(attr.name, sizeof attr.name));
+}
+
+std::vector<int64_t> attr_dims(const rknn_tensor_attr& attr) {
+    const uint32_t n = attr.n_dims <= RKNN_MAX_DIMS ? attr.n_dims : RKNN_MAX_DIMS;
+    return std::vector<int64_t>(attr.dims, attr.dims + n);
+}
+
+template <typename T>
+int query(const RknnContext& ctx, rknn_query_cmd cmd, T& out) {
+    return ctx.library().fn().query(ctx.handle(), cmd, &out, static_cast<uint32_t>(sizeof(T)));
+}
+
+void warn_to_stderr(const std::string& message) { std::fprintf(stderr, "ezrknn warning: %s\n", message.c_str()); }
+
+// One model input as the engine feeds it.
+struct InputBinding {
+    detail::InputLayoutPlan layout;
+    std::vector<ElementType> accepted_types;
+    std::vector<int64_t> engine_shape;  // the queried (RKNN-side) dims
+};
+
+}  // namespace
+
+struct Session::Impl {
+    std::shared_ptr<RknnLibrary> library;
+    std::shared_ptr<Session> weight_master;  // destroyed after our contexts, which may use its weights
+    ProviderOptions options;
+    RuntimeInfo runtime;
+    std::string custom_string;
+    std::function<void(const std::string&)> warn;
+    std::vector<TensorDesc> inputs;
+    std::vector<TensorDesc> outputs;
+    std::vector<InputBinding> input_bindings;
+    std::vector<rknn_tensor_attr> input_attrs;
+    std::vector<rknn_tensor_attr> output_attrs;
+    std::unique_ptr<ContextPool> pool;
+    std::atomic<uint64_t> copied_bytes{0};
+
+    static std::unique_ptr<Impl> create(const ModelSource& model, SessionConfig config);
+
+    void check_custom_ops() const;
+    void query_runtime(const RknnContext& ctx);
+    void query_tensors(const RknnContext& ctx);
+    void build_pool(std::unique_ptr<RknnContext> ctx0, const ModelSource& model, bool use_dup);
+    const RknnContext* master_context() const;
+};
+
+const RknnContext* Session::Impl::master_context() const {
+    return weight_master ? &weight_master->impl_->pool->context(0) : nullptr;
+}
+
+void Session::Impl::check_custom_ops() const {
+    if (!options.custom_ops_requested()) return;
+    if (weight_master) throw InvalidArgument("use_weight_from cannot be combined with custom-op loading");
+    warn("Custom op loading requested; dup_context is disabled for this session to avoid known RKNN stability "
+         "issues.");
+    // Explicit plugins are refused: running without an op the caller asked for would fail later, less clearly.
+    if (!options.custom_op_paths.empty()) {
+        std::string paths;
+        for (const std::string& p : options.custom_op_paths) paths += (paths.empty() ? "" : ", ") + p;
+        throw NotSupported("custom-op plugin loading is not implemented yet (custom_op_paths: " + paths + ")");
+    }
+    // The default directory is best effort in the contract (a missing one only warns), so it only warns here.
+    warn("custom-op plugin loading is not implemented yet; custom_op_default_path is ignored for this session.");
+}
+
+void Session::Impl::query_runtime(const RknnContext& ctx) {
+    runtime.kind = runtime_kind_name(library->kind());
+    runtime.library_path = library->path();
+    rknn_sdk_version sdk{};
+    if (query(ctx, RKNN_QUERY_SDK_VERSION, sdk) == RKNN_SUCC) {
+        runtime.api_version.assign(sdk.api_version, strnlen(sdk.api_version, sizeof sdk.api_version));
+        runtime.drv_version.assign(sdk.drv_version, strnlen(sdk.drv_version, sizeof sdk.drv_version));
+    }
+    // The emulator follows its own versioning; the threshold describes vendor runtimes only.
+    if (!library->is_emulator() && detail::is_outdated_api_version(runtime.api_version)) {
+        warn(detail::outdated_api_version_warning(runtime.api_version));
+    }
+    rknn_custom_string custom{};
+    if (query(ctx, RKNN_QUERY_CUSTOM_STRING, custom) == RKNN_SUCC) {
+        custom_string.assign(custom.string, strnlen(custom.string, sizeof custom.string));
+    }
+}
+
+void Session::Impl::query_tensors(const RknnContext& ctx) {
+    rknn_input_output_num io{};
+    if (int ret = query(ctx, RKNN_QUERY_IN_OUT_NUM, io); ret != RKNN_SUCC) {
+        throw Error(library->error_message("rknn_query(RKNN_QUERY_IN_OUT_NUM)", ret), ret);
+    }
+    input_attrs.resize(io.n_input);
+    for (uint32_t i = 0; i < io.n_input; ++i) {
+        rknn_tensor_attr& attr = input_attrs[i];
+        attr = {};
+        attr.index = i;
+        if (int ret = query(ctx, RKNN_QUERY_INPUT_ATTR, attr); ret != RKNN_SUCC) {
+            throw Error(library->error_message_for_index("rknn_query(RKNN_QUERY_INPUT_ATTR)", "input attr", i, ret),
+                        ret);
+        }
+        InputBinding binding;
+        binding.engine_shape = attr_dims(attr);
+        binding.layout = detail::plan_input_layout(binding.engine_shape, static_cast<TensorFormat>(attr.fmt),
+                                                   options.layout);
+        const ElementType type = element_type_from_rknn(attr.type);
+        binding.accepted_types = detail::accepted_input_types(type, attr.qnt_type != RKNN_TENSOR_QNT_NONE);
+        TensorDesc desc;
+        desc.name = attr_name(attr);
+        if (desc.name.empty()) desc.name = "input_" + std::to_string(i);
+        desc.shape = binding.layout.user_shape;
+        desc.type = type;
+        desc.format = binding.layout.user_format;
+        inputs.push_back(std::move(desc));
+        input_bindings.push_back(std::move(binding));
+    }
+    output_attrs.resize(io.n_output);
+    for (uint32_t i = 0; i < io.n_output; ++i) {
+        rknn_tensor_attr& attr = output_attrs[i];
+        attr = {};
+        attr.index = i;
+        if (int ret = query(ctx, RKNN_QUERY_OUTPUT_ATTR, attr); ret != RKNN_SUCC) {
+            throw Error(
+                library->error_message_for_index("rknn_query(RKNN_QUERY_OUTPUT_ATTR)", "output attr", i, ret), ret);
+        }
+        TensorDesc desc;
+        desc.name = attr_name(attr);
+        if (desc.name.empty()) desc.name = "output_" + std::to_string(i);
+        desc.shape = attr_dims(attr);
+        desc.type = element_type_from_rknn(attr.type);
+        desc.format = static_cast<TensorFormat>(attr.fmt);
+        outputs.push_back(std::move(desc));
+    }
+}
+
+void Session::Impl::build_pool(std::unique_ptr<RknnContext> ctx0, const ModelSource& model, bool use_dup) {
+    const std::vector<detail::ContextSlotPlan> plans = detail::plan_contexts(options);
+    std::vector<ContextPool::Slot> slots;
+    slots.reserve(plans.size());
+    slots.push_back({std::move(ctx0), plans[0]});
+    for (size_t i = 1; i < plans.size(); ++i) {
+        std::unique_ptr<RknnContext> ctx = use_dup ? slots[0].context->dup(runtime.api_version)
+                                                   : RknnContext::init(library, model, master_context());
+        slots.push_back({std::move(ctx), plans[i]});
+    }
+    // The core mask is per context and not inherited by rknn_dup_context (rknn-api.md §7.2).
+    for (size_t i = 0; i < slots.size(); ++i) slots[i].context->set_core_mask(plans[i].mask, i, runtime.api_version);
+    pool = std::make_unique<ContextPool>(std::move(slots));
+}
+
+std::unique_ptr<Session::Impl> Session::Impl::create(const ModelSource& model, SessionConfig config) {
+    validate_provider_options(config.options);
+    auto impl = std::make_unique<Impl>();
+    impl->options = std::move(config.options);
+    impl->weight_master = std::move(config.weight_master);
+    impl->warn = config.warning_sink ? std::move(config.warning_sink) : warn_to_stderr;
+    impl->check_custom_ops();
+    if (!model.path.empty()) check_model_file(model.path);
+
+    if (impl->weight_master) {
+        impl->library = impl->weight_master->impl_->library;
+        impl->runtime.chosen_by = "use_weight_from (the master session's runtime)";
+        if (!impl->options.runtime.empty()) {
+            auto requested = RknnLibrary::load(impl->options.runtime);
+            if (requested != impl->library) {
+                throw InvalidArgument("use_weight_from needs both sessions on one RKNN runtime, but the master uses " +
+                                      impl->library->path() + " and this session asks for " + requested->path());
+            }
+        }
+    } else {
+        impl->library = RknnLibrary::load(impl->options.runtime, &impl->runtime.chosen_by);
+    }
+
+    std::unique_ptr<RknnContext> ctx0 = RknnContext::init(impl->library, model, impl->master_context());
+    impl->query_runtime(*ctx0);
+    impl->query_tensors(*ctx0);
+    // Separate rknn_init per context when weights come from a master or plugins may be registered later;
+    // options() then reports the forced value.
+    if (impl->options.custom_ops_requested() || impl->weight_master) impl->options.disable_dup_context = true;
+    impl->build_pool(std::move(ctx0), model, !impl->options.disable_dup_context);
+    return impl;
+}
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Session::~Session() = default;
+
+std::shared_ptr<Session> Session::from_file(const std::string& path, SessionConfig config) {
+    ModelSource model;
+    model.path = path;
+    return std::shared_ptr<Session>(new Session(Impl::create(model, std::move(config))));
+}
+
+std::shared_ptr<Session> Session::from_bytes(const void* data, size_t size, SessionConfig config) {
+    if (data == nullptr || size == 0) throw InvalidArgument("Model bytes are empty");
+    if (size > UINT32_MAX) {
+        throw InvalidArgument("Model bytes are too large for rknn_init (" + std::to_string(size) +
+                              " bytes, the limit is 4 GiB); pass a file path instead");
+    }
+    ModelSource model;
+    model.data = data;
+    model.size = size;
+    return std::shared_ptr<Session>(new Session(Impl::create(model, std::move(config))));
+}
+
+const std::vector<TensorDesc>& Session::inputs() const { return impl_->inputs; }
+const std::vector<TensorDesc>& Session::outputs() const { return impl_->outputs; }
+const RuntimeInfo& Session::runtime() const { return impl_->runtime; }
+const ProviderOptions& Session::options() const { return impl_->options; }
+const std::string& Session::custom_string() const { return impl_->custom_string; }
+uint64_t Session::copied_bytes() const { return impl_->copied_bytes.load(std::memory_order_relaxed); }
+size_t Session::context_count() const { return impl_->pool->size(); }
+
+size_t Session::input_index(const std::string& name) const {
+    for (size_t i = 0; i < impl_->inputs.size(); ++i) {
+        if (impl_->inputs[i].name == name) return i;
+    }
+    throw InvalidArgument("Unknown input name: " + name);
+}
+
+size_t Session::output_index(const std::string& name) const {
+    for (size_t i = 0; i < impl_->outputs.size(); ++i) {
+        if (impl_->outputs[i].name == name) return i;
+    }
+    throw InvalidArgument("Unknown output name: " + name);
+}
+
+void Session::validate_input(size_t index, const TensorView& view) const {
+    if (index >= impl_->inputs.size()) {
+        throw InvalidArgument("Input index " + std::to_string(index) + " is out of range; the model has " +
+                              std::to_string(impl_->inputs.size()) + " inputs");
+    }
+    detail::validate_input_view(impl_->inputs[index], impl_->input_bindings[index].accepted_types, view);
+}
+
+std::vector<Tensor> Session::run(const std::vector<TensorView>& inputs, const std::vector<size_t>& output_indices) {
+    Impl& s = *impl_;
+    const size_t n_in = s.inputs.size();
+    const size_t n_out = s.outputs.size();
+    if (inputs.size() != n_in) {
+        throw InvalidArgument("Input count mismatch: expected " + std::to_string(n_in) + ", got " +
+                              std::to_string(inputs.size()));
+    }
+    for (size_t i = 0; i < n_in; ++i) validate_input(i, inputs[i]);
+    for (size_t o : output_indices) {
+        if (o >= n_out) {
+            throw InvalidArgument("Output index " + std::to_string(o) + " is out of range; the model has " +
+                                  std::to_string(n_out) + " outputs");
+        }
+    }
+
+    // Inputs point at the caller's memory; only nchw_software stages a transposed copy.
+    std::vector<std::unique_ptr<unsigned char[]>> staging;
+    std::vector<rknn_input> rin(n_in);
+    for (size_t i = 0; i < n_in; ++i) {
+        const TensorView& view = inputs[i];
+        const InputBinding& b = s.input_bindings[i];
+        if (view.nbytes > UINT32_MAX) {
+            throw InvalidArgument("Input '" + s.inputs[i].name + "' is too large for rknn_inputs_set (4 GiB limit)");
+        }
+        rin[i].index = static_cast<uint32_t>(i);
+        rin[i].size = static_cast<uint32_t>(view.nbytes);
+        rin[i].pass_through = 0;
+        rin[i].type = static_cast<rknn_tensor_type>(view.type);
+        rin[i].fmt = static_cast<rknn_tensor_format>(b.layout.rknn_format);
+        if (b.layout.software_transpose) {
+            const std::vector<int64_t>& nchw = view.shape;
+            std::unique_ptr<unsigned char[]> buf(new (std::nothrow) unsigned char[view.nbytes]);
+            if (!buf) throw Error("Failed to allocate " + std::to_string(view.nbytes) + " bytes to transpose input '" +
+                                  s.inputs[i].name + "'");
+            detail::transpose_nchw_to_nhwc(view.data, buf.get(), static_cast<size_t>(nchw[0]),
+                                           static_cast<size_t>(nchw[1]), static_cast<size_t>(nchw[2]),
+                                           static_cast<size_t>(nchw[3]), element_size(view.type));
+            s.copied_bytes.fetch_add(view.nbytes, std::memory_order_relaxed);
+            rin[i].buf = buf.get();
+            staging.push_back(std::move(buf));
+        } else {
+            rin[i].buf = const_cast<void*>(view.data);  // rknn_inputs_set reads it; the ABI just lacks const
+        }
+    }
+
+    // Every output is fetched (the runtime expects the full set); only the selected ones are returned.
+    std::vector<std::shared_ptr<float[]>> buffers(n_out);
+    std::vector<rknn_output> rout(n_out);
+    for (size_t o = 0; o < n_out; ++o) {
+        const size_t count = shape_element_count(s.outputs[o].shape);
+        const size_t bytes = count * sizeof(float);
+        if (bytes > UINT32_MAX) throw Error("Output '" + s.outputs[o].name + "' is too large for rknn_outputs_get");
+        buffers[o].reset(new (std::nothrow) float[count > 0 ? count : 1]);
+        if (!buffers[o]) throw Error("Failed to allocate output buffer for output " + std::to_string(o));
+        rout[o].index = static_cast<uint32_t>(o);
+        rout[o].want_float = 1;
+        rout[o].is_prealloc = 1;
+        rout[o].buf = buffers[o].get();
+        rout[o].size = static_cast<uint32_t>(bytes);
+    }
+
+    {
+        ContextPool::Lease lease = s.pool->acquire();
+        const rknn_context ctx = lease.context().handle();
+        const RknnFunctions& fn = s.library->fn();
+        if (int ret = fn.inputs_set(ctx, static_cast<uint32_t>(n_in), rin.data()); ret != RKNN_SUCC) {
+            throw Error(s.library->error_message("rknn_inputs_set", ret), ret);
+        }
+        if (int ret = fn.run(ctx, nullptr); ret != RKNN_SUCC) {
+            throw Error(s.library->error_message("rknn_run", ret), ret);
+        }
+        const int ret = fn.outputs_get(ctx, static_cast<uint32_t>(n_out), rout.data(), nullptr);
+        // The detail is thread-local and the next call may reset it: read it before releasing.
+        const std::string failure = ret != RKNN_SUCC ? s.library->error_message("rknn_outputs_get", ret) : "";
+        fn.outputs_release(ctx, static_cast<uint32_t>(n_out), rout.data());
+        if (ret != RKNN_SUCC) throw Error(failure, ret);
+    }
+
+    std::vector<Tensor> results;
+    const size_t n_selected = output_indices.empty() ? n_out : output_indices.size();
+    results.reserve(n_selected);
+    for (size_t k = 0; k < n_selected; ++k) {
+        const size_t o = output_indices.empty() ? k : output_indices[k];
+        Tensor t;
+        t.storage = std::shared_ptr<void>(buffers[o], buffers[o].get());
+        t.data = buffers[o].get();
+        t.nbytes = shape_element_count(s.outputs[o].shape) * sizeof(float);
+        t.type = ElementType::Float32;
+        t.shape = s.outputs[o].shape;
+        results.push_back(std::move(t));
+    }
+    return results;
+}
+
+}  // namespace ezrknn

@@ -1,0 +1,102 @@
+"""Writes the small ONNX models the C++ engine tests load (run once; the .onnx files are committed).
+
+    .venv/bin/python tests/models/make_test_models.py
+
+add_conv.onnx       image[1,3,8,8] + offset[1,4] -> features[1,4,8,8] (Conv, Relu, Reshape, Add)
+                    and pooled[1,4] (GlobalAveragePool, Flatten); custom string "RGB engine-test".
+add_conv_expected.bin  float32 little-endian: features (256 values) then pooled (4 values), computed by
+                    onnxruntime for reference_inputs() below (the C++ test builds the same inputs).
+unsupported_op.onnx x[1,4] -> y[1,4] through Erf, an op the emulator lacks, at node "erf_node".
+"""
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = Path(__file__).resolve().parent
+OPSET = 13
+IR_VERSION = 8  # readable by every onnxruntime the test extras allow
+
+
+def save(model: onnx.ModelProto, name: str) -> None:
+    onnx.checker.check_model(model)
+    path = HERE / name
+    onnx.save(model, str(path))
+    print(f"wrote {path} ({path.stat().st_size} bytes)")
+
+
+def add_conv() -> onnx.ModelProto:
+    rng = np.random.RandomState(0)
+    weight = (rng.standard_normal((4, 3, 3, 3)) * 0.25).astype(np.float32)
+    bias = np.array([0.1, -0.2, 0.3, 0.0], dtype=np.float32)
+    nodes = [
+        helper.make_node("Conv", ["image", "conv_w", "conv_b"], ["conv_out"], name="conv",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]),
+        helper.make_node("Relu", ["conv_out"], ["relu_out"], name="relu"),
+        helper.make_node("Reshape", ["offset", "offset_shape"], ["offset_4d"], name="reshape"),
+        helper.make_node("Add", ["relu_out", "offset_4d"], ["features"], name="add"),
+        helper.make_node("GlobalAveragePool", ["features"], ["gap_out"], name="gap"),
+        helper.make_node("Flatten", ["gap_out"], ["pooled"], name="flatten", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "add_conv",
+        inputs=[
+            helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 8, 8]),
+            helper.make_tensor_value_info("offset", TensorProto.FLOAT, [1, 4]),
+        ],
+        outputs=[
+            helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, 4, 8, 8]),
+            helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [1, 4]),
+        ],
+        initializer=[
+            numpy_helper.from_array(weight, "conv_w"),
+            numpy_helper.from_array(bias, "conv_b"),
+            numpy_helper.from_array(np.array([1, 4, 1, 1], dtype=np.int64), "offset_shape"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="ezrknn-tests")
+    model.ir_version = IR_VERSION
+    helper.set_model_props(model, {"rknn.custom_string": "RGB engine-test"})
+    return model
+
+
+def reference_inputs():
+    """image[i] = sin(0.1 * i) for i in NCHW order; offset = [0.5, -0.5, 0.25, 0]. Mirrored in the C++ tests."""
+    image = np.sin(0.1 * np.arange(3 * 8 * 8, dtype=np.float64)).astype(np.float32).reshape(1, 3, 8, 8)
+    offset = np.array([[0.5, -0.5, 0.25, 0.0]], dtype=np.float32)
+    return image, offset
+
+
+def write_expected(model: onnx.ModelProto) -> None:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    image, offset = reference_inputs()
+    features, pooled = session.run(None, {"image": image, "offset": offset})
+    path = HERE / "add_conv_expected.bin"
+    path.write_bytes(np.concatenate([features.ravel(), pooled.ravel()]).astype("<f4").tobytes())
+    print(f"wrote {path} ({path.stat().st_size} bytes)")
+
+
+def unsupported_op() -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("Erf", ["x"], ["y"], name="erf_node")],
+        "unsupported_op",
+        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="ezrknn-tests")
+    model.ir_version = IR_VERSION
+    return model
+
+
+if __name__ == "__main__":
+    conv = add_conv()
+    save(conv, "add_conv.onnx")
+    write_expected(conv)
+    save(unsupported_op(), "unsupported_op.onnx")
