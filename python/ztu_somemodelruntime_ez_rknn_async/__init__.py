@@ -1,0 +1,305 @@
+"""EZ RKNN Async: ONNX Runtime's InferenceSession API on Rockchip NPUs (and on the bundled NPU emulator).
+
+Code written for ``onnxruntime.InferenceSession`` runs unchanged::
+
+    import ztu_somemodelruntime_ez_rknn_async as ort
+    sess = ort.InferenceSession("model.rknn")
+    outputs = sess.run(None, {sess.get_inputs()[0].name: image})
+
+On a Rockchip board the work goes to the vendor runtime ``librknnrt.so``; elsewhere to the bundled emulator,
+which runs ONNX models with the NPU's semantics. ``get_providers()`` tells which one a session uses.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+import numpy as np
+
+from ._core import InvalidArgument, ModelMetadata, NodeArg, NotSupportedError, _Session
+from .options import RknnProviderOptions, make_provider_options
+
+__all__ = [
+    "InferenceSession",
+    "InvalidArgument",
+    "ModelMetadata",
+    "NodeArg",
+    "NotSupportedError",
+    "RknnProviderOptions",
+    "make_provider_options",
+]
+
+_DISTRIBUTION = "ztu-somemodelruntime-ez-rknn-async"
+_PROVIDER = "RknnExecutionProvider"
+_DISPATCH_BATCH = "ztu_modelrt_dispatch_batch"
+_PROVIDER_OPTIONS_FORM = "provider_options must be a dict or a sequence whose first element is a dict"
+_TRUE_WORDS = ("1", "true", "on", "yes")
+_FALSE_WORDS = ("0", "false", "off", "no")
+_TP_MODE_NAMES = {0: "auto", 0xFFFF: "all", 1: "0", 2: "1", 4: "2", 3: "0,1", 7: "0,1,2"}
+
+
+def _read_version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(_DISTRIBUTION)
+        except PackageNotFoundError:
+            pass
+    except ImportError:  # pragma: no cover - Python without importlib.metadata
+        pass
+    # A source checkout: the version is in pyproject.toml two folders above the package.
+    try:
+        text = (Path(__file__).resolve().parent.parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+        match = re.search(r'^version\s*=\s*"([^"]+)"', text, re.MULTILINE)
+        if match:
+            return match.group(1)
+    except OSError:
+        pass
+    return "0+unknown"
+
+
+__version__ = _read_version()
+
+
+def _bool_like(value: Any, key: str) -> bool:
+    """The contract's bool-like rule (bool, int, or a yes/no word), as the engine applies it to options."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+    raise InvalidArgument(f"{key} must be a boolean")
+
+
+def _dispatch_batch_requested(run_options: Any) -> bool:
+    if run_options is None:
+        return False
+    if isinstance(run_options, Mapping):
+        if _DISPATCH_BATCH not in run_options:
+            return False
+        return _bool_like(run_options[_DISPATCH_BATCH], _DISPATCH_BATCH)
+    getter = getattr(run_options, "get_run_config_entry", None)
+    if callable(getter):  # onnxruntime.RunOptions and look-alikes
+        try:
+            value = getter(_DISPATCH_BATCH)
+        except Exception:  # an unset entry raises in onnxruntime: it means "not requested"
+            return False
+        return _bool_like(value, _DISPATCH_BATCH)
+    return False
+
+
+def _options_from_provider_options(provider_options: Any) -> Optional[Dict[str, Any]]:
+    if provider_options is None:
+        return None
+    if isinstance(provider_options, Mapping):
+        return dict(provider_options)
+    if isinstance(provider_options, Sequence) and not isinstance(provider_options, (str, bytes, bytearray)):
+        if len(provider_options) == 0:
+            return None
+        # ONNX Runtime's list-of-dicts form with one provider: the first dict is ours, the rest are ignored.
+        if isinstance(provider_options[0], Mapping):
+            return dict(provider_options[0])
+    raise InvalidArgument(_PROVIDER_OPTIONS_FORM)
+
+
+def _options_from_providers(providers: Any) -> Optional[Dict[str, Any]]:
+    """Options of ("RknnExecutionProvider", {...}) in an ORT-style providers list; other providers are ignored."""
+    if providers is None:
+        return None
+    if isinstance(providers, str):
+        providers = [providers]
+    found = None
+    for entry in providers:
+        if isinstance(entry, str):
+            name, options = entry, None
+        elif isinstance(entry, (tuple, list)) and len(entry) == 2 and isinstance(entry[0], str):
+            name, options = entry
+        else:
+            raise TypeError(
+                f"providers entries must be a provider name or a (name, options dict) tuple, got {entry!r}")
+        if name.lower() != _PROVIDER.lower() or options is None:
+            continue
+        if not isinstance(options, Mapping):
+            raise InvalidArgument(f"options of {_PROVIDER} in providers must be a dict, got {type(options).__name__}")
+        found = dict(options)
+    return found
+
+
+def _resolve_options(providers: Any, provider_options: Any) -> Optional[Dict[str, Any]]:
+    from_providers = _options_from_providers(providers)
+    from_argument = _options_from_provider_options(provider_options)
+    if from_providers is not None and from_argument:
+        raise InvalidArgument(
+            f"{_PROVIDER} options were given both in providers and in provider_options; pass them in one place")
+    return from_providers if from_providers is not None else from_argument
+
+
+def _output_name_list(output_names: Any) -> Optional[List[str]]:
+    if output_names is None:
+        return None
+    if isinstance(output_names, str):  # one name, not a sequence of characters
+        return [output_names]
+    if isinstance(output_names, Iterable) and not isinstance(output_names, (bytes, bytearray, Mapping)):
+        return list(output_names)
+    raise InvalidArgument("output_names must be a sequence or None")
+
+
+def _option_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+class InferenceSession:
+    """Runs one RKNN model (or, on the emulator, an ONNX model) with ONNX Runtime's InferenceSession API.
+
+    Args:
+        path_or_bytes: the model: a path (``str`` or ``os.PathLike``), or its content as bytes-like.
+        sess_options: accepted for compatibility with ONNX Runtime and ignored.
+        providers: accepted as in ONNX Runtime; names other than ``RknnExecutionProvider`` are ignored, and a
+            ``("RknnExecutionProvider", {...})`` entry supplies provider options.
+        provider_options: a dict of :class:`RknnProviderOptions`, or a sequence whose first element is one.
+        use_weight_from: share weights with another session (not implemented yet; None only).
+
+    Raises:
+        InvalidArgument: an invalid option (both RuntimeError and ValueError).
+        RuntimeError: the model cannot be loaded; the message names the file and the reason.
+        TypeError: an unknown keyword argument.
+    """
+
+    def __init__(
+        self,
+        path_or_bytes: Union[str, "os.PathLike[str]", bytes, bytearray, memoryview],
+        sess_options: Any = None,
+        providers: Any = None,
+        provider_options: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        use_weight_from = kwargs.pop("use_weight_from", None)
+        if kwargs:
+            names = ", ".join(repr(k) for k in sorted(kwargs))
+            raise TypeError(f"InferenceSession() got unexpected keyword argument(s): {names}")
+        if use_weight_from is not None:
+            if not isinstance(use_weight_from, InferenceSession):
+                raise InvalidArgument("use_weight_from must be an InferenceSession or None")
+            raise NotSupportedError("use_weight_from (shared weights) is not implemented yet")
+        options = _resolve_options(providers, provider_options)
+        self._sess_options = sess_options
+        if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+            self._model_path: Optional[str] = None
+            self._sess = _Session.from_bytes(path_or_bytes, options)
+        else:
+            self._model_path = os.fsdecode(path_or_bytes)  # TypeError for anything that is not a path
+            self._sess = _Session.from_file(self._model_path, options)
+        self._inputs: List[NodeArg] = self._sess.inputs
+        self._outputs: List[NodeArg] = self._sess.outputs
+        self._input_names = [arg.name for arg in self._inputs]
+        self._output_names = [arg.name for arg in self._outputs]
+        self._input_name_set = frozenset(self._input_names)
+
+    # -- description ---------------------------------------------------------------------------------------------
+    def get_inputs(self) -> List[NodeArg]:
+        return list(self._inputs)
+
+    def get_outputs(self) -> List[NodeArg]:
+        return list(self._outputs)
+
+    @property
+    def input_names(self) -> List[str]:
+        return list(self._input_names)
+
+    @property
+    def output_names(self) -> List[str]:
+        return list(self._output_names)
+
+    def get_modelmeta(self) -> ModelMetadata:
+        return self._sess.model_metadata
+
+    def get_providers(self) -> List[str]:
+        """One entry: the provider and the RKNN runtime it runs on, e.g.
+        ``"RknnExecutionProvider (emulator 2.3.2 (ezrknn emulator 0.1.0))"``."""
+        info = self._sess.runtime_info
+        runtime = f"{info['kind']} {info['api_version']}".strip()  # the version is "" if the query failed
+        return [f"{_PROVIDER} ({runtime})"]
+
+    def get_provider_options(self) -> Dict[str, Dict[str, str]]:
+        """The runtime in use (kind, library, versions) and the options in effect, as strings like ORT."""
+        info = self._sess.runtime_info
+        options = {
+            "runtime": info["kind"],
+            "library_path": info["library_path"],
+            "api_version": info["api_version"],
+            "drv_version": info["drv_version"],
+            "chosen_by": info["chosen_by"],
+        }
+        for key, value in self._sess.effective_options.items():
+            if key == "runtime" or value is None:  # "runtime" above already says what was loaded
+                continue
+            if key == "tp_mode":
+                value = _TP_MODE_NAMES.get(value, hex(value))
+            options[key] = _option_text(value)
+        return {_PROVIDER: options}
+
+    def get_session_options(self) -> Any:
+        """The ``sess_options`` given at construction (accepted for ORT compatibility, not used)."""
+        return self._sess_options
+
+    # -- inference -----------------------------------------------------------------------------------------------
+    def run(self, output_names: Any = None, input_feed: Any = None, run_options: Any = None) -> List[np.ndarray]:
+        """Runs the model once and returns the requested outputs as float32 arrays.
+
+        Args:
+            output_names: None (every output, in model order), one name, or a sequence of names.
+            input_feed: a dict of name → array, a list/tuple in model order, or one array for a one-input model.
+                Arrays need not be contiguous (a contiguous copy is made only then).
+            run_options: a dict or an ``onnxruntime.RunOptions``; only ``ztu_modelrt_dispatch_batch`` is read.
+        """
+        if input_feed is None:
+            raise TypeError("run() missing required argument: 'input_feed'")
+        if _dispatch_batch_requested(run_options):
+            raise NotSupportedError(
+                "run_options ztu_modelrt_dispatch_batch=True (batch dispatch) is not implemented yet")
+        names = _output_name_list(output_names)
+        return self._sess.run(self._inputs_in_model_order(input_feed), names)
+
+    def _inputs_in_model_order(self, input_feed: Any) -> Sequence[Any]:
+        expected = len(self._input_names)
+        if isinstance(input_feed, np.ndarray):
+            if expected != 1:
+                raise InvalidArgument(f"Model expects {expected} inputs, but a single array was given")
+            return (input_feed,)
+        if isinstance(input_feed, Mapping):
+            return self._dict_inputs(input_feed)
+        if isinstance(input_feed, (list, tuple)):
+            if len(input_feed) != expected:
+                raise InvalidArgument(f"Input list size mismatch: expected {expected}, got {len(input_feed)}")
+            return input_feed
+        raise InvalidArgument("input_feed must be a numpy array, list/tuple, or dict")
+
+    def _dict_inputs(self, feed: Mapping) -> List[Any]:
+        unknown = [key for key in feed if key not in self._input_name_set]
+        missing = [name for name in self._input_names if name not in feed]
+        details = ""
+        if unknown:
+            details += "; unknown input name(s): " + ", ".join(repr(k) for k in unknown)
+        if unknown or missing:
+            details += "; model inputs: " + ", ".join(self._input_names)
+        if len(feed) != len(self._input_names):
+            if missing:
+                details = "; missing: " + ", ".join(missing) + details
+            raise InvalidArgument(
+                f"Input dict size mismatch: expected {len(self._input_names)}, got {len(feed)}{details}")
+        if missing:
+            raise InvalidArgument(f"Missing input: {missing[0]}{details}")
+        return [feed[name] for name in self._input_names]

@@ -1,0 +1,83 @@
+import os
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from .options import (
+    LayoutLike as LayoutLike,
+    RknnProviderOptions as RknnProviderOptions,
+    RuntimeLike as RuntimeLike,
+    ScheduleLike as ScheduleLike,
+    TpModeLike as TpModeLike,
+    ZeroCopyLayoutLike as ZeroCopyLayoutLike,
+    make_provider_options as make_provider_options,
+)
+
+__all__ = [
+    "InferenceSession",
+    "InvalidArgument",
+    "ModelMetadata",
+    "NodeArg",
+    "NotSupportedError",
+    "RknnProviderOptions",
+    "make_provider_options",
+]
+
+__version__: str
+
+_ModelSource = Union[str, os.PathLike[str], bytes, bytearray, memoryview]
+_ProviderEntry = Union[str, Tuple[str, Mapping[str, Any]]]
+_ProviderOptionsArg = Union[RknnProviderOptions, Mapping[str, Any], Sequence[Mapping[str, Any]], None]
+_InputFeed = Union[Mapping[str, npt.ArrayLike], Sequence[npt.ArrayLike], np.ndarray]
+
+class InvalidArgument(RuntimeError, ValueError):
+    """Bad input from the caller: an option value, an input name, shape or dtype."""
+
+class NotSupportedError(RuntimeError):
+    """A feature that the loaded RKNN runtime, or this version of the package, does not provide."""
+
+class NodeArg:
+    """A model input or output. No public constructor: obtained from get_inputs()/get_outputs()."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def shape(self) -> List[int]: ...
+    @property
+    def type(self) -> str:
+        """ONNX type string of the RKNN tensor, e.g. 'tensor(float16)' for a float model on the NPU."""
+
+class ModelMetadata:
+    """No public constructor: obtained from InferenceSession.get_modelmeta()."""
+
+    @property
+    def custom_metadata_map(self) -> Dict[str, str]:
+        """{"rknn_custom_string": <text>} when the model carries a custom string, else {}."""
+
+class InferenceSession:
+    def __init__(
+        self,
+        path_or_bytes: _ModelSource,
+        sess_options: Any = None,
+        providers: Optional[Sequence[_ProviderEntry]] = None,
+        provider_options: _ProviderOptionsArg = None,
+        *,
+        use_weight_from: Optional["InferenceSession"] = None,
+    ) -> None: ...
+    def run(
+        self,
+        output_names: Union[str, Sequence[str], None] = None,
+        input_feed: Optional[_InputFeed] = None,
+        run_options: Union[Mapping[str, Any], Any, None] = None,
+    ) -> List[npt.NDArray[np.float32]]: ...
+    def get_inputs(self) -> List[NodeArg]: ...
+    def get_outputs(self) -> List[NodeArg]: ...
+    @property
+    def input_names(self) -> List[str]: ...
+    @property
+    def output_names(self) -> List[str]: ...
+    def get_modelmeta(self) -> ModelMetadata: ...
+    def get_providers(self) -> List[str]: ...
+    def get_provider_options(self) -> Dict[str, Dict[str, str]]: ...
+    def get_session_options(self) -> Any: ...

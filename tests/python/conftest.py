@@ -1,0 +1,220 @@
+"""Shared fixtures of the Python API tests: small ONNX models built with onnx.helper (opset 13, IR version 8).
+
+The tests import the installed package, as a user would. Models are built once per test session in a temporary
+folder; the emulator runs them directly (ONNX is its model format).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+OPSET = 13
+IR_VERSION = 8
+
+
+def _onnx():
+    return pytest.importorskip("onnx")
+
+
+def save_model(nodes, inputs, outputs, initializers, path: Path, metadata=None, name="graph") -> Path:
+    """Builds, checks and saves a model; returns its path."""
+    onnx = _onnx()
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ezrknn-tests")
+    model.ir_version = IR_VERSION
+    if metadata:
+        helper.set_model_props(model, metadata)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def build_convnet(path: Path, metadata=None) -> Path:
+    """A small but real conv net: Conv+Relu, a grouped strided Conv, MaxPool, a residual Add, GlobalAveragePool,
+    Flatten, Gemm, Softmax. Input "image" [1,3,32,32]; outputs "features" [1,8,8,8], "logits" [1,10],
+    "probs" [1,10]."""
+    _onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(7)
+    inits = []
+
+    def weight(name, shape, fan_in):
+        value = (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+        inits.append(numpy_helper.from_array(value, name))
+        return name
+
+    nodes = [
+        helper.make_node("Conv", ["image", weight("c1_w", (8, 3, 3, 3), 27), weight("c1_b", (8,), 50)], ["c1"],
+                         name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", weight("c2_w", (8, 2, 3, 3), 18), weight("c2_b", (8,), 50)], ["c2"],
+                         name="conv2_grouped", kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2], group=4),
+        helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
+        helper.make_node("MaxPool", ["r2"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p", weight("c3_w", (8, 8, 1, 1), 8), weight("c3_b", (8,), 50)], ["c3"],
+                         name="conv3_1x1"),
+        helper.make_node("Add", ["p", "c3"], ["res"], name="residual_add"),
+        helper.make_node("Relu", ["res"], ["features"], name="relu3"),
+        helper.make_node("GlobalAveragePool", ["features"], ["gap"], name="gap"),
+        helper.make_node("Flatten", ["gap"], ["flat"], name="flatten", axis=1),
+        helper.make_node("Gemm", ["flat", weight("fc_w", (10, 8), 8), weight("fc_b", (10,), 50)], ["logits"],
+                         name="fc", transB=1),
+        helper.make_node("Softmax", ["logits"], ["probs"], name="softmax", axis=1),
+    ]
+    return save_model(
+        nodes,
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, 8, 8, 8]),
+         helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10]),
+         helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, 10])],
+        inits, path, metadata=metadata, name="convnet")
+
+
+def build_multi_input(path: Path) -> Path:
+    """Three inputs, so order matters: d = a - b (4-D), e = c @ W (2-D)."""
+    _onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.arange(12, dtype=np.float32).reshape(4, 3) / 10.0
+    nodes = [
+        helper.make_node("Sub", ["a", "b"], ["d"], name="sub"),
+        helper.make_node("MatMul", ["c", "w"], ["e"], name="matmul"),
+    ]
+    return save_model(
+        nodes,
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 3, 8, 8]),
+         helper.make_tensor_value_info("b", TensorProto.FLOAT, [1, 3, 8, 8]),
+         helper.make_tensor_value_info("c", TensorProto.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("d", TensorProto.FLOAT, [1, 3, 8, 8]),
+         helper.make_tensor_value_info("e", TensorProto.FLOAT, [2, 3])],
+        [numpy_helper.from_array(w, "w")], path, name="multi_input")
+
+
+def build_int_input(path: Path) -> Path:
+    """An int32 input: y = x + x (integers survive fp16 rounding exactly while |y| <= 2048)."""
+    _onnx()
+    from onnx import TensorProto, helper
+
+    return save_model(
+        [helper.make_node("Add", ["x", "x"], ["y"], name="double")],
+        [helper.make_tensor_value_info("x", TensorProto.INT32, [2, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [2, 5])],
+        [], path, name="int_input")
+
+
+def build_unsupported_op(path: Path) -> Path:
+    """A default-domain op that no NPU runs (Det) in a node named "my_det_node"."""
+    _onnx()
+    from onnx import TensorProto, helper
+
+    return save_model(
+        [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+         helper.make_node("Det", ["r"], ["y"], name="my_det_node")],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+        [], path, name="unsupported")
+
+
+def build_dynamic(path: Path) -> Path:
+    """Input "x" keeps a symbolic batch dim "N": the NPU needs static shapes."""
+    _onnx()
+    from onnx import TensorProto, helper
+
+    return save_model(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu")],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        [], path, name="dynamic")
+
+
+def build_heavy(path: Path) -> Path:
+    """Eight 32-channel 3x3 convolutions at 128x128: slow enough (tens of ms per run) to observe threads."""
+    _onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    nodes, inits, x = [], [], "x"
+    for i in range(8):
+        inits.append(numpy_helper.from_array((rng.standard_normal((32, 32, 3, 3)) * 0.05).astype(np.float32),
+                                             f"w{i}"))
+        nodes.append(helper.make_node("Conv", [x, f"w{i}"], [f"y{i}"], name=f"conv{i}", pads=[1, 1, 1, 1]))
+        x = f"y{i}"
+    return save_model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 128, 128])],
+                      [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, 32, 128, 128])], inits, path,
+                      name="heavy")
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def convnet_model(model_dir) -> Path:
+    return build_convnet(model_dir / "convnet.onnx")
+
+
+@pytest.fixture(scope="session")
+def custom_string_model(model_dir) -> Path:
+    """The conv net with the custom string rknn-toolkit2 would embed (metadata key "rknn.custom_string")."""
+    return build_convnet(model_dir / "convnet_custom_string.onnx",
+                         metadata={"rknn.custom_string": "RGB input, values in [0, 1]"})
+
+
+@pytest.fixture(scope="session")
+def multi_input_model(model_dir) -> Path:
+    return build_multi_input(model_dir / "multi_input.onnx")
+
+
+@pytest.fixture(scope="session")
+def int_input_model(model_dir) -> Path:
+    return build_int_input(model_dir / "int_input.onnx")
+
+
+@pytest.fixture(scope="session")
+def unsupported_op_model(model_dir) -> Path:
+    return build_unsupported_op(model_dir / "unsupported_op.onnx")
+
+
+@pytest.fixture(scope="session")
+def dynamic_model(model_dir) -> Path:
+    return build_dynamic(model_dir / "dynamic.onnx")
+
+
+@pytest.fixture(scope="session")
+def heavy_model(model_dir) -> Path:
+    return build_heavy(model_dir / "heavy.onnx")
+
+
+@pytest.fixture(scope="session")
+def ez():
+    """The installed package."""
+    import ztu_somemodelruntime_ez_rknn_async
+
+    return ztu_somemodelruntime_ez_rknn_async
+
+
+@pytest.fixture(scope="session")
+def open_session(ez):
+    """Opens a session on the emulator (explicitly, so the tests behave the same on a board)."""
+
+    def open_(path, **options):
+        return ez.InferenceSession(str(path), provider_options={"runtime": "emulator", **options})
+
+    return open_
+
+
+@pytest.fixture(scope="session")
+def convnet_session(open_session, convnet_model):
+    """One shared session, for tests that only read from it."""
+    return open_session(convnet_model)
+
+
+@pytest.fixture
+def image() -> np.ndarray:
+    return np.random.default_rng(3).standard_normal((1, 3, 32, 32)).astype(np.float32)
