@@ -17,31 +17,20 @@ struct KernelEntry {
     KernelFactory factory;
 };
 
-std::span<const KernelEntry> kernel_table();
-
 // The kernel for op_type at the model's default-domain opset, or nullptr.
 const KernelEntry* find_kernel(std::string_view op_type, int64_t opset);
 
-// Factories, one family per file under nn/, math/, tensor/.
-std::unique_ptr<Kernel> make_conv(KernelContext& ctx);
-std::unique_ptr<Kernel> make_max_pool(KernelContext& ctx);
-std::unique_ptr<Kernel> make_average_pool(KernelContext& ctx);
-std::unique_ptr<Kernel> make_global_average_pool(KernelContext& ctx);
-std::unique_ptr<Kernel> make_gemm(KernelContext& ctx);
-std::unique_ptr<Kernel> make_matmul(KernelContext& ctx);
-std::unique_ptr<Kernel> make_add(KernelContext& ctx);
-std::unique_ptr<Kernel> make_sub(KernelContext& ctx);
-std::unique_ptr<Kernel> make_mul(KernelContext& ctx);
-std::unique_ptr<Kernel> make_div(KernelContext& ctx);
-std::unique_ptr<Kernel> make_relu(KernelContext& ctx);
-std::unique_ptr<Kernel> make_sigmoid(KernelContext& ctx);
-std::unique_ptr<Kernel> make_clip(KernelContext& ctx);
-std::unique_ptr<Kernel> make_softmax(KernelContext& ctx);
-std::unique_ptr<Kernel> make_reshape(KernelContext& ctx);
-std::unique_ptr<Kernel> make_flatten(KernelContext& ctx);
-std::unique_ptr<Kernel> make_concat(KernelContext& ctx);
-std::unique_ptr<Kernel> make_transpose(KernelContext& ctx);
-std::unique_ptr<Kernel> make_constant(KernelContext& ctx);
-std::unique_ptr<Kernel> make_identity(KernelContext& ctx);
+// Each op family lists its kernels in its own table file (<family>/<family>_kernels.cpp), so families grow
+// independently; find_kernel searches them all. An op type may appear in one family only.
+std::span<const KernelEntry> nn_kernels();         // conv, pooling, normalization, ROI ops
+std::span<const KernelEntry> math_kernels();       // gemm/matmul, elementwise arithmetic, activations, softmax
+std::span<const KernelEntry> logic_kernels();      // comparisons, boolean ops, Where, Cast
+std::span<const KernelEntry> tensor_kernels();     // shape, layout, indexing and data-movement ops
+std::span<const KernelEntry> reduce_kernels();     // Reduce*, ArgMax, ArgMin
+std::span<const KernelEntry> sequence_kernels();   // recurrent ops (GRU, LSTM) and control flow (If)
+std::span<const KernelEntry> quant_kernels();      // QuantizeLinear, DequantizeLinear and integer ops
+
+// The newest default-domain opset whose semantics the kernels were checked against.
+inline constexpr int64_t kNewestOpset = 24;
 
 }  // namespace ezemu::kernels
