@@ -1,6 +1,8 @@
 #include "npu/loaded_model.hpp"
 
+#include <cstdlib>
 #include <new>
+#include <string>
 
 #include "npu/model_format.hpp"
 #include "npu/rknn_error.hpp"
@@ -10,6 +12,21 @@ namespace ezemu::npu {
 namespace {
 
 [[noreturn]] void refuse(const std::string& message) { throw RknnError(RKNN_ERR_MODEL_INVALID, message); }
+
+// Threads one run may use inside a kernel. An NPU core runs one inference at a time, so the default is 1; the
+// benchmarks raise it with EZRKNN_EMU_THREADS to compare with a multi-threaded CPU runtime.
+int intra_op_threads_from_environment()
+{
+    const char* value = std::getenv("EZRKNN_EMU_THREADS");
+    if (value == nullptr || *value == '\0') return 1;
+    char* end = nullptr;
+    const long n = std::strtol(value, &end, 10);
+    if (*end != '\0' || n < 1 || n > 256) {
+        throw RknnError(RKNN_ERR_PARAM_INVALID,
+                        std::string("EZRKNN_EMU_THREADS must be an integer from 1 to 256, got '") + value + "'");
+    }
+    return static_cast<int>(n);
+}
 
 std::shared_ptr<const onnx::Model> parse(const ModelBytes& bytes)
 {
@@ -36,7 +53,9 @@ std::shared_ptr<const CompiledModel> compile(std::shared_ptr<const onnx::Model> 
 {
     const std::string source = bytes->description();
     try {
-        return CompiledModel::compile(std::move(model), std::move(bytes));
+        CompileOptions options;
+        options.intra_op_threads = intra_op_threads_from_environment();
+        return CompiledModel::compile(std::move(model), std::move(bytes), options);
     } catch (const ModelError& e) {
         refuse(e.what());
     } catch (const onnx::ParseError& e) {
