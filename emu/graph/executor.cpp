@@ -8,6 +8,7 @@
 
 #include "graph/compiled_model.hpp"
 #include "graph/lowered_graph.hpp"
+#include "graph/memory_budget.hpp"
 #include "kernels/onednn.hpp"
 
 namespace ezemu {
@@ -31,6 +32,7 @@ public:
         plan_memory(lowered_);
         for (int v : lowered_.inputs) inputs_.push_back(info(v));
         for (int v : lowered_.outputs) outputs_.push_back(info(v));
+        check_memory_budget();
         for (const Step& s : lowered_.steps) max_step_inputs_ = std::max(max_step_inputs_, s.inputs.size());
         for (const Step& s : lowered_.steps) max_step_outputs_ = std::max(max_step_outputs_, s.outputs.size());
     }
@@ -47,6 +49,16 @@ public:
 
 private:
     friend class GraphExecutionState;
+
+    // Each tensor fits the budget (lowering checks that); all of one context's buffers together must fit too.
+    void check_memory_budget() const {
+        uint64_t bytes = lowered_.arena_bytes;
+        for (const TensorInfo& t : inputs_) bytes += t.byte_size();
+        for (const TensorInfo& t : outputs_) bytes += t.byte_size();
+        if (bytes > memory_budget_bytes())
+            throw ModelError("the model needs " + std::to_string(bytes >> 20) +
+                             " MiB for its inputs, outputs and intermediate tensors, more than " + memory_budget_text());
+    }
 
     TensorInfo info(int v) const {
         const Value& value = lowered_.values[static_cast<size_t>(v)];

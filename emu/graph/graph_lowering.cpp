@@ -7,8 +7,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "graph/conv_batch_norm_folding.hpp"
 #include "graph/custom_op_node.hpp"
 #include "graph/lowered_graph.hpp"
+#include "graph/memory_budget.hpp"
+#include "graph/subgraph.hpp"
 #include "graph/topological_sort.hpp"
 #include "kernels/onednn.hpp"
 #include "kernels/registry.hpp"
@@ -44,6 +47,9 @@ void check_size(const std::string& what, onnx::DataType dtype, const Shape& shap
             throw ModelError(what + " of shape " + kernels::shape_to_string(shape) + " is too large");
         bytes *= static_cast<uint64_t>(d);
     }
+    if (bytes > memory_budget_bytes())
+        throw ModelError(what + " of shape " + kernels::shape_to_string(shape) + " needs " +
+                         std::to_string(bytes >> 20) + " MiB, more than " + memory_budget_text());
 }
 
 std::string dims_to_string(const std::vector<onnx::Dim>& dims) {
@@ -65,7 +71,7 @@ public:
         opset_ = model_.opset("");
         if (opset_ <= 0) throw ModelError("the model imports no default-domain (ai.onnx) opset");
         check_operators();
-        add_initializers();
+        add_initializers(graph_);
         add_inputs();
         std::unordered_set<std::string> available;
         for (const auto& [name, id] : ids_) available.insert(name);
@@ -73,6 +79,7 @@ public:
         for (const onnx::ValueInfo& vi : graph_.value_info) declared_.emplace(vi.name, &vi);
         for (const onnx::ValueInfo& vi : graph_.outputs) declared_.emplace(vi.name, &vi);
         find_fusable_relus();
+        conv_batch_norms_ = find_conv_batch_norm_pairs(graph_, opset_);
         for (size_t index : order) lower_node(index);
         bind_outputs();
         remove_dead_steps();
@@ -83,13 +90,14 @@ private:
     int add_value(const std::string& name, ValueDesc desc, int producer) {
         check_size("tensor '" + name + "'", desc.dtype, desc.shape);
         const int id = static_cast<int>(g_.values.size());
+        // Only an inlined If branch can repeat a name (a model that breaks SSA across scopes).
+        if (!ids_.emplace(name, id).second) throw ModelError("tensor '" + name + "' is defined twice");
         g_.values.push_back(Value{name, std::move(desc), producer, {}});
-        ids_.emplace(name, id);
         return id;
     }
 
-    void add_initializers() {
-        for (const onnx::Tensor& t : graph_.initializers) {
+    void add_initializers(const onnx::Graph& graph) {
+        for (const onnx::Tensor& t : graph.initializers) {
             const std::string what = "initializer '" + t.name + "'";
             if (ids_.count(t.name)) throw ModelError(what + " is defined twice");
             if (t.external)
@@ -129,6 +137,10 @@ private:
             if (onnx::data_type_size(vi.elem_type) == 0)
                 throw ModelError(what + " has dtype " + onnx::data_type_name(vi.elem_type) +
                                  ", which the emulator does not support");
+            // -1 is the reader's "unknown"; any other negative dim_value is simply invalid, not symbolic.
+            for (const onnx::Dim& d : vi.dims)
+                if (d.param.empty() && d.value < -1)
+                    throw ModelError(what + " has a negative dim " + std::to_string(d.value));
             bool is_static = vi.has_shape;
             for (const onnx::Dim& d : vi.dims) is_static = is_static && d.is_static();
             if (!is_static)
@@ -171,6 +183,8 @@ private:
         for (size_t i = 0; i < graph_.nodes.size(); ++i)
             for (const std::string& in : graph_.nodes[i].inputs)
                 if (!in.empty()) ++readers[in], reader[in] = i;
+        for (size_t i = 0; i < graph_.nodes.size(); ++i)
+            for (const std::string& in : outer_scope_names(graph_.nodes[i])) ++readers[in], reader[in] = i;
         std::unordered_set<std::string> outputs;
         for (const onnx::ValueInfo& vi : graph_.outputs) outputs.insert(vi.name);
         std::unordered_map<std::string, size_t> producer;
@@ -191,9 +205,15 @@ private:
 
     void lower_node(size_t index) {
         const onnx::Node& node = graph_.nodes[index];
+        lower_node(node, node_reference(node, index), index);
+    }
+
+    // `index` finds the node's fusion partners; kNotInMainGraph for a node of an inlined If branch.
+    void lower_node(const onnx::Node& node, const std::string& reference, size_t index) {
+        if (node.is_default_domain() && node.op_type == "If" && inline_if(node, reference)) return;
         Step step;
         step.node = &node;
-        step.label = node.op_type + " node " + node_reference(node, index);
+        step.label = node.op_type + " node " + reference;
         std::vector<const ValueDesc*> inputs;
         bool all_constant = true;
         for (const std::string& name : node.inputs) {
@@ -202,6 +222,14 @@ private:
             inputs.push_back(id < 0 ? nullptr : &g_.values[static_cast<size_t>(id)].desc);
             if (id >= 0) all_constant = all_constant && g_.values[static_cast<size_t>(id)].desc.is_constant();
         }
+        // Tensors the node's subgraphs read by name follow its own inputs (the If kernel expects them there).
+        for (const std::string& name : outer_scope_names(node)) {
+            const int id = ids_.at(name);
+            step.inputs.push_back(id);
+            inputs.push_back(&g_.values[static_cast<size_t>(id)].desc);
+            all_constant = all_constant && g_.values[static_cast<size_t>(id)].desc.is_constant();
+        }
+        fold_batch_norm_into_conv(index, step, inputs);
 
         std::vector<ValueDesc> outputs;
         if (!node.is_default_domain()) {
@@ -210,16 +238,19 @@ private:
                 g_.custom_op_types.end())
                 g_.custom_op_types.push_back(node.op_type);
             all_constant = false;  // a custom op never runs at load time
-        } else if (fused_relus_.count(index)) {
-            // Its producer already applied it: the Relu is now a view of its input.
+        } else if (fused_relus_.count(index) || folded_batch_norms_.count(index)) {
+            // Its producer already applied it (a Relu, or a BatchNormalization folded into a Conv): a view.
             outputs = {ValueDesc{inputs[0]->dtype, inputs[0]->shape, nullptr}};
             step.kernel = kernels::make_view_kernel(inputs[0]->byte_size());
         } else {
             kernels::KernelContext ctx(node, step.label, opset_, std::move(inputs), options_);
-            auto relu = relu_after_.find(index);
+            auto folded = conv_batch_norms_.find(index);
+            const bool absorbs_bn = folded != conv_batch_norms_.end() && folded_batch_norms_.count(folded->second);
+            auto relu = relu_after_.find(absorbs_bn ? folded->second : index);
             if (relu != relu_after_.end()) ctx.set_fused_activation(kernels::FusedActivation::Relu);
             step.kernel = kernels::find_kernel(node.op_type, opset_)->factory(ctx);
             if (relu != relu_after_.end() && step.kernel->applies_fused_activation()) fused_relus_.insert(relu->second);
+            if (step.kernel->output_from_shapes_only()) all_constant = true;  // folded: the shapes are static
             outputs = ctx.outputs();
             for (size_t i = 0; i < outputs.size(); ++i)
                 if (!node.outputs[i].empty() && outputs[i].dtype == onnx::DataType::Undefined)
@@ -240,6 +271,92 @@ private:
         for (size_t i = 0; i < node.outputs.size(); ++i)
             step.outputs.push_back(node.outputs[i].empty() ? -1 : add_value(node.outputs[i], outputs[i], step_index));
         g_.steps.push_back(std::move(step));
+    }
+
+    // A Conv whose only reader is an inference BatchNormalization with constant parameters reads weights and bias
+    // with the normalization folded in; the BatchNormalization node then becomes a view.
+    void fold_batch_norm_into_conv(size_t index, Step& step, std::vector<const ValueDesc*>& inputs) {
+        auto pair = conv_batch_norms_.find(index);
+        if (pair == conv_batch_norms_.end() || options_.reference_kernels || inputs.size() < 2 || !inputs[1]) return;
+        const onnx::Node& bn = graph_.nodes[pair->second];
+        const ValueDesc* params[4];
+        for (size_t k = 0; k < 4; ++k) {
+            auto it = ids_.find(bn.inputs[k + 1]);
+            params[k] = it == ids_.end() ? nullptr : &g_.values[static_cast<size_t>(it->second)].desc;
+        }
+        const onnx::Attribute* eps = bn.find_attribute("epsilon");
+        kernels::AlignedBuffer w, b;
+        if (!fold_conv_batch_norm(*inputs[1], inputs.size() > 2 ? inputs[2] : nullptr, params, eps ? eps->f : 1e-5f,
+                                  w, b))
+            return;
+        const auto add_constant = [&](const char* suffix, kernels::AlignedBuffer buffer, Shape shape) {
+            std::string name = graph_.nodes[index].outputs[0] + suffix;
+            while (ids_.count(name)) name += "_";
+            g_.constant_buffers.push_back(std::move(buffer));
+            const void* data = g_.constant_buffers.back().data();
+            return add_value(name, ValueDesc{onnx::DataType::Float, std::move(shape), data}, -1);
+        };
+        const Shape w_shape = inputs[1]->shape;
+        const int64_t channels = w_shape[0];
+        step.inputs.resize(3, -1);
+        step.inputs[1] = add_constant("/bn_folded_weights", std::move(w), w_shape);
+        step.inputs[2] = add_constant("/bn_folded_bias", std::move(b), Shape{channels});
+        // add_value may have moved every value: take the descriptions again.
+        inputs.assign(step.inputs.size(), nullptr);
+        for (size_t i = 0; i < step.inputs.size(); ++i)
+            if (step.inputs[i] >= 0) inputs[i] = &g_.values[static_cast<size_t>(step.inputs[i])].desc;
+        folded_batch_norms_.insert(pair->second);
+    }
+
+    // An If whose condition is known now: the chosen branch's nodes join this graph as if written in its place, and
+    // the If's outputs become views of the branch's. False when the condition is not a constant.
+    bool inline_if(const onnx::Node& node, const std::string& reference) {
+        if (node.inputs.size() != 1 || node.inputs[0].empty()) return false;  // the If kernel explains
+        const ValueDesc& cond = g_.values[static_cast<size_t>(ids_.at(node.inputs[0]))].desc;
+        if (!cond.is_constant() || cond.dtype != onnx::DataType::Bool || cond.element_count() != 1) return false;
+        const std::string label = "If node " + reference;
+        const char* which = *static_cast<const uint8_t*>(cond.data) ? "then_branch" : "else_branch";
+        const onnx::Attribute* attr = node.find_attribute(which);
+        if (!attr || attr->type != onnx::AttributeType::Graph || !attr->g)
+            throw ModelError(label + ": the '" + which + "' graph attribute is missing");
+        const onnx::Graph& branch = *attr->g;
+        if (!branch.inputs.empty()) throw ModelError(label + ": " + which + " declares inputs; If branches take none");
+        if (branch.outputs.size() != node.outputs.size())
+            throw ModelError(label + ": " + which + " has " + std::to_string(branch.outputs.size()) +
+                             " outputs, the node " + std::to_string(node.outputs.size()));
+        add_initializers(branch);
+        for (const onnx::ValueInfo& vi : branch.value_info) declared_.emplace(vi.name, &vi);
+        for (const onnx::ValueInfo& vi : branch.outputs) declared_.emplace(vi.name, &vi);
+        std::unordered_set<std::string> available;
+        for (const auto& [name, id] : ids_) available.insert(name);
+        for (size_t i : topological_order(branch, available)) {
+            const onnx::Node& inner = branch.nodes[i];
+            const std::string inner_ref = node_reference(inner, i) + " of " + which + " of If node " + reference;
+            if (inner.is_default_domain() && !kernels::find_kernel(inner.op_type, opset_))
+                throw ModelError("unsupported operator '" + inner.op_type + "' (opset " + std::to_string(opset_) +
+                                 ") at node " + inner_ref);
+            lower_node(inner, inner_ref, kNotInMainGraph);
+        }
+        for (size_t k = 0; k < node.outputs.size(); ++k) {
+            if (node.outputs[k].empty()) continue;
+            auto it = ids_.find(branch.outputs[k].name);
+            if (it == ids_.end())
+                throw ModelError(label + ": " + which + " output '" + branch.outputs[k].name + "' is not produced");
+            const ValueDesc from = g_.values[static_cast<size_t>(it->second)].desc;
+            if (from.is_constant()) {
+                add_value(node.outputs[k], from, -1);
+                continue;
+            }
+            Step step;
+            step.node = &node;
+            step.label = label;
+            step.kernel = kernels::make_view_kernel(from.byte_size());
+            step.inputs = {it->second};
+            const int step_index = static_cast<int>(g_.steps.size());
+            step.outputs = {add_value(node.outputs[k], ValueDesc{from.dtype, from.shape, nullptr}, step_index)};
+            g_.steps.push_back(std::move(step));
+        }
+        return true;
     }
 
     // Runs a node whose inputs are all known once, now; its outputs become constants of the model.
@@ -314,6 +431,9 @@ private:
     std::optional<dnnl::stream> stream_;  // for oneDNN kernels run while folding
     std::unordered_map<size_t, size_t> relu_after_;  // node index -> index of a Relu it may absorb
     std::unordered_set<size_t> fused_relus_;         // Relu nodes whose producer applied them
+    static constexpr size_t kNotInMainGraph = SIZE_MAX;
+    std::unordered_map<size_t, size_t> conv_batch_norms_;  // Conv node index -> BatchNormalization it may absorb
+    std::unordered_set<size_t> folded_batch_norms_;        // BatchNormalization nodes folded into their Conv
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "graph/compiled_model.hpp"
 #include "graph/lowered_graph.hpp"
+#include "graph/subgraph.hpp"
 
 namespace ezemu::graph {
 
@@ -28,7 +29,9 @@ std::vector<size_t> topological_order(const onnx::Graph& graph, const std::unord
     std::vector<std::vector<size_t>> consumers(n);
     std::vector<size_t> pending(n, 0);  // inputs not yet produced, counted per occurrence
     for (size_t i = 0; i < n; ++i) {
-        for (const std::string& in : graph.nodes[i].inputs) {
+        std::vector<std::string> reads = graph.nodes[i].inputs;
+        for (std::string& name : outer_scope_names(graph.nodes[i])) reads.push_back(std::move(name));  // subgraphs
+        for (const std::string& in : reads) {
             if (in.empty() || available.count(in)) continue;
             auto it = producer.find(in);
             if (it == producer.end())

@@ -71,6 +71,10 @@ public:
 
     // True when the kernel applied KernelContext::fused_activation() to output 0.
     virtual bool applies_fused_activation() const { return false; }
+
+    // True when the outputs depend only on the inputs' dtypes and shapes (Shape, Size, EyeLike): the graph computes
+    // them once at load time even when the inputs are not constant, so run() must not read input data.
+    virtual bool output_from_shapes_only() const { return false; }
 };
 
 // An activation the graph folds into the producing kernel (the activation node then becomes a view).

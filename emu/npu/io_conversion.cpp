@@ -70,6 +70,7 @@ void to_float16(const void* src, uint16_t* dst, size_t count)
 void convert_to_executor(const IoTensor& t, const void* src, int src_type, void* dst)
 {
     const size_t count = t.attr.n_elems;
+    if (count == 0) return;  // an empty tensor may have no storage: memcpy from/to null is undefined
     if (t.info.dtype == onnx::DataType::Float) {
         float* out = static_cast<float*>(dst);
         switch (src_type) {
@@ -166,6 +167,7 @@ void integers_to_float32(const void* src, void* dst, size_t count)
 void read_output(const IoTensor& t, const void* src, bool want_float, void* dst)
 {
     const size_t count = t.attr.n_elems;
+    if (count == 0) return;  // an empty tensor may have no storage: memcpy from/to null is undefined
     switch (t.info.dtype) {
     case onnx::DataType::Float: {
         const float* in = static_cast<const float*>(src);

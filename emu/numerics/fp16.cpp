@@ -4,6 +4,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#include <cpuid.h>
 #endif
 
 namespace ezemu::numerics {
@@ -150,7 +151,11 @@ __attribute__((target("avx,f16c"))) size_t round_floats_f16c(const float* src, f
 
 bool cpu_has_f16c()
 {
-    static const bool has = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+    // F16C is CPUID leaf 1 ECX bit 29, asked directly: clang before 16 rejects __builtin_cpu_supports("f16c").
+    static const bool has = [] {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        return __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+    }();
     return has;
 }
 #else

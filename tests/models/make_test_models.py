@@ -6,7 +6,7 @@ add_conv.onnx       image[1,3,8,8] + offset[1,4] -> features[1,4,8,8] (Conv, Rel
                     and pooled[1,4] (GlobalAveragePool, Flatten); custom string "RGB engine-test".
 add_conv_expected.bin  float32 little-endian: features (256 values) then pooled (4 values), computed by
                     onnxruntime for reference_inputs() below (the C++ test builds the same inputs).
-unsupported_op.onnx x[1,4] -> y[1,4] through Erf, an op the emulator lacks, at node "erf_node".
+unsupported_op.onnx x[1,4] -> y[1,4] through Einsum, an op outside the NPU list the emulator lacks, at node "einsum_node".
 """
 
 from pathlib import Path
@@ -84,7 +84,7 @@ def write_expected(model: onnx.ModelProto) -> None:
 
 def unsupported_op() -> onnx.ModelProto:
     graph = helper.make_graph(
-        [helper.make_node("Erf", ["x"], ["y"], name="erf_node")],
+        [helper.make_node("Einsum", ["x"], ["y"], name="einsum_node", equation="ij->ij")],
         "unsupported_op",
         inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
         outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],

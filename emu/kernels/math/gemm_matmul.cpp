@@ -1,43 +1,62 @@
 #include "kernels/math/gemm_matmul.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/aligned_buffer.hpp"
 #include "kernels/broadcast.hpp"
+#include "kernels/math/elementwise.hpp"
+#include "kernels/math/float16_adapter.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {
 
 namespace {
 
-void matmul_2d(int64_t M, int64_t K, int64_t N, bool trans_a, bool trans_b, const float* a, const float* b,
-               float* y) {
+// Integer products wrap (two's complement) rather than overflow: they are computed in the unsigned type.
+template <class T, bool = std::is_integral_v<T>>
+struct ArithType {
+    using type = T;
+};
+template <class T>
+struct ArithType<T, true> {
+    using type = std::make_unsigned_t<T>;
+};
+template <class T>
+using Arith = typename ArithType<T>::type;
+
+template <class T>
+void matmul_2d(int64_t M, int64_t K, int64_t N, bool trans_a, bool trans_b, const T* a_in, const T* b_in, T* y_out) {
+    using U = Arith<T>;
+    const U* a = reinterpret_cast<const U*>(a_in);
+    const U* b = reinterpret_cast<const U*>(b_in);
+    U* y = reinterpret_cast<U*>(y_out);
     auto a_at = [&](int64_t i, int64_t p) { return trans_a ? a[p * M + i] : a[i * K + p]; };
     if (trans_b) {
         for (int64_t i = 0; i < M; ++i)
             for (int64_t j = 0; j < N; ++j) {
-                float acc = 0.0f;
+                U acc = 0;
                 for (int64_t p = 0; p < K; ++p) acc += a_at(i, p) * b[j * K + p];
                 y[i * N + j] = acc;
             }
         return;
     }
     // i-p-j order keeps the innermost loop contiguous in b and y.
-    std::fill(y, y + M * N, 0.0f);
+    std::fill(y, y + M * N, U(0));
     for (int64_t i = 0; i < M; ++i)
         for (int64_t p = 0; p < K; ++p) {
-            const float av = a_at(i, p);
-            const float* b_row = b + p * N;
-            float* y_row = y + i * N;
+            const U av = a_at(i, p);
+            const U* b_row = b + p * N;
+            U* y_row = y + i * N;
             for (int64_t j = 0; j < N; ++j) y_row[j] += av * b_row[j];
         }
 }
 
-}  // namespace
-
-void matmul_reference(const MatMulGeometry& g, const float* a, const float* b, float* y) {
+template <class T>
+void matmul_batched(const MatMulGeometry& g, const T* a, const T* b, T* y) {
     const int64_t batches = shape_elements(g.batch);
     for (int64_t bi = 0; bi < batches; ++bi) {
         int64_t rem = bi, a_index = 0, b_index = 0, a_stride = 1, b_stride = 1;
@@ -54,24 +73,31 @@ void matmul_reference(const MatMulGeometry& g, const float* a, const float* b, f
     }
 }
 
+}  // namespace
+
+void matmul_reference(const MatMulGeometry& g, const float* a, const float* b, float* y) { matmul_batched(g, a, b, y); }
+
 namespace {
 
+template <class T>
 class MatMulReferenceKernel final : public Kernel {
 public:
     explicit MatMulReferenceKernel(const MatMulGeometry& g) : g_(g) {}
     void run(const RunContext& ctx) const override {
-        matmul_reference(g_, static_cast<const float*>(ctx.inputs[0]), static_cast<const float*>(ctx.inputs[1]),
-                         static_cast<float*>(ctx.outputs[0]));
+        matmul_batched(g_, static_cast<const T*>(ctx.inputs[0]), static_cast<const T*>(ctx.inputs[1]),
+                       static_cast<T*>(ctx.outputs[0]));
     }
 
 private:
     MatMulGeometry g_;
 };
 
-// Gemm = a matrix product, then y = alpha * y + beta * C when that could not be folded into the product.
+// Gemm = a matrix product, then y = alpha * y + beta * C when that could not be folded into the product. Integer
+// Gemm takes alpha = beta = 1 only: y + C, wrapping.
+template <class T>
 class GemmKernel final : public Kernel {
 public:
-    GemmKernel(std::unique_ptr<Kernel> product, float alpha, float beta, const Shape& y_shape, const Shape* c_shape)
+    GemmKernel(std::unique_ptr<Kernel> product, T alpha, T beta, const Shape& y_shape, const Shape* c_shape)
         : product_(std::move(product)), alpha_(alpha), beta_(beta), has_c_(c_shape != nullptr),
           c_walk_(y_shape, c_shape ? *c_shape : Shape{}, y_shape) {}
 
@@ -80,19 +106,19 @@ public:
 
     void run(const RunContext& ctx) const override {
         product_->run(ctx);
-        auto* y = static_cast<float*>(ctx.outputs[0]);
+        auto* y = static_cast<Arith<T>*>(ctx.outputs[0]);
         if (!has_c_) {
             const int64_t n = c_walk_.outer_count * c_walk_.inner;
             for (int64_t i = 0; i < n; ++i) y[i] *= alpha_;
             return;
         }
-        const auto* c = static_cast<const float*>(ctx.inputs[2]);
-        const float alpha = alpha_, beta = beta_;
+        const auto* c = static_cast<const Arith<T>*>(ctx.inputs[2]);
+        const Arith<T> alpha = alpha_, beta = beta_;
         const int64_t inner = c_walk_.inner;
         const bool c_scalar = c_walk_.b_inner_scalar;
         c_walk_.for_each_row([&](int64_t yo, int64_t co, int64_t) {
-            float* yr = y + yo;
-            const float* cr = c + co;
+            Arith<T>* yr = y + yo;
+            const Arith<T>* cr = c + co;
             if (c_scalar)
                 for (int64_t i = 0; i < inner; ++i) yr[i] = alpha * yr[i] + beta * cr[0];
             else
@@ -102,7 +128,7 @@ public:
 
 private:
     std::unique_ptr<Kernel> product_;
-    float alpha_, beta_;
+    Arith<T> alpha_, beta_;
     bool has_c_;
     BinaryBroadcast c_walk_;  // y is the walk's first operand, C the second
 };
@@ -112,10 +138,13 @@ bool has_zero_dim(const MatMulGeometry& g) { return g.m == 0 || g.k == 0 || g.n 
 }  // namespace
 
 std::unique_ptr<Kernel> make_gemm(KernelContext& ctx) {
+    using DT = onnx::DataType;
     ctx.require_inputs(2, 3);
     ctx.require_outputs(1, 1);
-    ctx.require_dtype(0, {onnx::DataType::Float});
-    ctx.require_dtype(1, {onnx::DataType::Float});
+    elementwise::require_dtype_since(ctx, 0, elementwise::rules::kFloatsThenWideInts9);
+    elementwise::require_same_dtype(ctx, 0, ctx.has_input(2) ? 2 : 1);
+    const DT dtype = ctx.input(0).dtype;
+    if (dtype == DT::Float16) return make_float16_via_float32(ctx, make_gemm);
     const ValueDesc& A = ctx.input(0);
     const ValueDesc& B = ctx.input(1);
     if (A.shape.size() != 2 || B.shape.size() != 2)
@@ -135,14 +164,34 @@ std::unique_ptr<Kernel> make_gemm(KernelContext& ctx) {
     const Shape y_shape{g.m, g.n};
     const ValueDesc* C = nullptr;
     if (ctx.has_input(2)) {
-        ctx.require_dtype(2, {onnx::DataType::Float});
         C = &ctx.input(2);
         if (C->shape.size() > 2 || !broadcasts_to(C->shape, y_shape))
             ctx.fail("C " + shape_to_string(C->shape) + " does not broadcast to " + shape_to_string(y_shape));
     }
-    ctx.set_output(0, onnx::DataType::Float, y_shape);
+    ctx.set_output(0, dtype, y_shape);
     // beta = 0 ignores C entirely (ONNX allows C to hold anything then).
     if (C && beta == 0.0f) C = nullptr;
+    if (dtype != DT::Float) {
+        if (dtype != DT::Double && (alpha != std::floor(alpha) || beta != std::floor(beta)))
+            ctx.fail("integer Gemm needs whole-number alpha and beta, got " + std::to_string(alpha) + " and " +
+                     std::to_string(beta));
+        return elementwise::dispatch<elementwise::kFloats | elementwise::kSignedInts | elementwise::kUnsignedInts>(
+            ctx, dtype, [&](auto tag) -> std::unique_ptr<Kernel> {
+                using T = typename decltype(tag)::type;
+                if constexpr (std::is_same_v<T, elementwise::Half> || std::is_same_v<T, float>) {
+                    ctx.fail("unexpected dtype");
+                } else {
+                    auto product = std::make_unique<MatMulReferenceKernel<T>>(g);
+                    if (alpha == 1.0f && !C) return product;
+                    const auto as = [](float v) {
+                        if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<int64_t>(v));
+                        else return static_cast<T>(v);
+                    };
+                    return std::make_unique<GemmKernel<T>>(std::move(product), as(alpha), as(beta), y_shape,
+                                                           C ? &C->shape : nullptr);
+                }
+            });
+    }
 
     if (!ctx.options().reference_kernels && !has_zero_dim(g)) {
         const bool b_constant = B.is_constant();
@@ -163,19 +212,22 @@ std::unique_ptr<Kernel> make_gemm(KernelContext& ctx) {
             if (k) return k;
         } else if (auto k = make_onednn_matmul(g, b_constant ? static_cast<const float*>(B.data) : nullptr, 1.0f,
                                                nullptr, 0, 0)) {
-            return std::make_unique<GemmKernel>(std::move(k), alpha, beta, y_shape, C ? &C->shape : nullptr);
+            return std::make_unique<GemmKernel<float>>(std::move(k), alpha, beta, y_shape, C ? &C->shape : nullptr);
         }
     }
-    auto product = std::make_unique<MatMulReferenceKernel>(g);
+    auto product = std::make_unique<MatMulReferenceKernel<float>>(g);
     if (alpha == 1.0f && !C) return product;
-    return std::make_unique<GemmKernel>(std::move(product), alpha, beta, y_shape, C ? &C->shape : nullptr);
+    return std::make_unique<GemmKernel<float>>(std::move(product), alpha, beta, y_shape, C ? &C->shape : nullptr);
 }
 
 std::unique_ptr<Kernel> make_matmul(KernelContext& ctx) {
+    using DT = onnx::DataType;
     ctx.require_inputs(2, 2);
     ctx.require_outputs(1, 1);
-    ctx.require_dtype(0, {onnx::DataType::Float});
-    ctx.require_dtype(1, {onnx::DataType::Float});
+    elementwise::require_dtype_since(ctx, 0, elementwise::rules::kFloatsThenWideInts9);
+    elementwise::require_same_dtype(ctx, 0, 1);
+    const DT dtype = ctx.input(0).dtype;
+    if (dtype == DT::Float16) return make_float16_via_float32(ctx, make_matmul);
     const ValueDesc& A = ctx.input(0);
     const ValueDesc& B = ctx.input(1);
     if (A.shape.empty() || B.shape.empty()) ctx.fail("inputs must have rank 1 or more (scalars cannot multiply)");
@@ -203,7 +255,7 @@ std::unique_ptr<Kernel> make_matmul(KernelContext& ctx) {
     Shape y = g.batch;
     if (!drop_m) y.push_back(g.m);
     if (!drop_n) y.push_back(g.n);
-    ctx.set_output(0, onnx::DataType::Float, y);
+    ctx.set_output(0, dtype, y);
 
     // Shared B (no batch of its own): the batch of A folds into M, one large product instead of many small ones.
     if (std::all_of(g.b_batch.begin(), g.b_batch.end(), [](int64_t d) { return d == 1; })) {
@@ -212,12 +264,19 @@ std::unique_ptr<Kernel> make_matmul(KernelContext& ctx) {
         g.a_batch.clear();
         g.b_batch.clear();
     }
+    if (dtype != DT::Float)
+        return elementwise::dispatch<elementwise::kFloats | elementwise::kSignedInts | elementwise::kUnsignedInts>(
+            ctx, dtype, [&](auto tag) -> std::unique_ptr<Kernel> {
+                using T = typename decltype(tag)::type;
+                if constexpr (std::is_same_v<T, elementwise::Half>) ctx.fail("unexpected dtype");
+                else return std::make_unique<MatMulReferenceKernel<T>>(g);
+            });
     if (!ctx.options().reference_kernels && !has_zero_dim(g)) {
         if (auto k = make_onednn_matmul(g, B.is_constant() ? static_cast<const float*>(B.data) : nullptr, 1.0f,
                                         nullptr, 0, 0))
             return k;
     }
-    return std::make_unique<MatMulReferenceKernel>(g);
+    return std::make_unique<MatMulReferenceKernel<float>>(g);
 }
 
 }  // namespace ezemu::kernels

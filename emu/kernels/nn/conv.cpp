@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/nn/fp16_as_float.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {
@@ -65,9 +66,7 @@ private:
     bool has_bias_;
 };
 
-}  // namespace
-
-std::unique_ptr<Kernel> make_conv(KernelContext& ctx) {
+std::unique_ptr<Kernel> make_conv_float(KernelContext& ctx) {
     ctx.require_inputs(2, 3);
     ctx.require_outputs(1, 1);
     ctx.require_dtype(0, {onnx::DataType::Float});
@@ -112,6 +111,13 @@ std::unique_ptr<Kernel> make_conv(KernelContext& ctx) {
         if (auto k = make_onednn_conv(g, static_cast<const float*>(ctx.input(1).data), has_bias)) return k;
     }
     return std::make_unique<ConvReferenceKernel>(g, has_bias);
+}
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_conv(KernelContext& ctx) {
+    if (has_float16_input(ctx)) return make_float16_via_float(ctx, make_conv_float);
+    return make_conv_float(ctx);
 }
 
 }  // namespace ezemu::kernels

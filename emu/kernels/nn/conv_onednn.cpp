@@ -1,10 +1,11 @@
-// The oneDNN Conv: primitive and reordered weights made once at load time. The primitive picks its own (blocked)
-// layouts; plain NCHW tensors are reordered in and out through the run's scratch memory, which measured faster than
-// forcing plain layouts on the primitive.
+// The oneDNN Conv and ConvTranspose (deconvolution): primitive and reordered weights made once at load time. The
+// primitive picks its own (blocked) layouts; plain NCHW tensors are reordered in and out through the run's scratch
+// memory, which measured faster than forcing plain layouts on the primitive.
 #include <array>
 
 #include "kernels/aligned_buffer.hpp"
 #include "kernels/nn/conv.hpp"
+#include "kernels/nn/conv_transpose.hpp"
 #include "kernels/onednn.hpp"
 
 namespace ezemu::kernels {
@@ -14,46 +15,17 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 
-class OnednnConvKernel final : public Kernel {
+// Conv and ConvTranspose share everything but the primitive: its layouts come from the primitive descriptor.
+template <class Primitive>
+class OnednnWindowKernel final : public Kernel {
 public:
-    OnednnConvKernel(const ConvGeometry& g, const float* weights, bool has_bias)
-        : has_bias_(has_bias), relu_(g.relu) {
+    OnednnWindowKernel(const typename Primitive::primitive_desc& pd, const memory::desc& src_user_md,
+                       const memory::desc& dst_user_md, const memory::desc& wei_user_md, const memory::desc& bias_md,
+                       const float* weights, bool has_bias, bool relu, const char* name)
+        : has_bias_(has_bias), relu_(relu), name_(name), src_user_md_(src_user_md), dst_user_md_(dst_user_md),
+          bias_md_(bias_md) {
         const dnnl::engine& eng = onednn::cpu_engine();
-        const Window3d& win = g.window;
-        const size_t r = static_cast<size_t>(win.spatial_rank);
-        Shape src{g.batch, g.in_channels}, dst{g.batch, g.out_channels}, wei;
-        if (g.groups > 1) wei = {g.groups, g.out_channels / g.groups, g.in_channels / g.groups};
-        else wei = {g.out_channels, g.in_channels};
-        memory::dims strides, dilates, pad_l, pad_r;
-        for (size_t i = 3 - r; i < 3; ++i) {
-            src.push_back(win.in[i]);
-            dst.push_back(win.out[i]);
-            wei.push_back(win.kernel[i]);
-            strides.push_back(win.stride[i]);
-            dilates.push_back(win.dilation[i] - 1);  // oneDNN counts the gaps, ONNX the step
-            pad_l.push_back(win.pad_begin[i]);
-            pad_r.push_back(win.pad_end[i]);
-        }
-        src_user_md_ = onednn::plain_desc(src);
-        dst_user_md_ = onednn::plain_desc(dst);
-        const memory::desc wei_user_md = onednn::plain_desc(wei);
-        const memory::desc any_src(onednn::to_dims(src), memory::data_type::f32, tag::any);
-        const memory::desc any_dst(onednn::to_dims(dst), memory::data_type::f32, tag::any);
-        const memory::desc any_wei(onednn::to_dims(wei), memory::data_type::f32, tag::any);
-        if (has_bias) bias_md_ = onednn::plain_desc({g.out_channels});
-
-        dnnl::primitive_attr attr;
-        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-        if (g.relu) {
-            dnnl::post_ops ops;
-            ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-            attr.set_post_ops(ops);
-        }
-        dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                             dnnl::algorithm::convolution_direct, any_src, any_wei, bias_md_,
-                                             any_dst, strides, dilates, pad_l, pad_r);
-        dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
-        conv_ = dnnl::convolution_forward(pd);
+        conv_ = Primitive(pd);
         src_md_ = pd.src_desc();
         dst_md_ = pd.dst_desc();
         size_t pad_bytes = pd.scratchpad_desc().get_size();
@@ -132,11 +104,11 @@ public:
         if (has_bias_) st.bias.set_data_handle(const_cast<void*>(ctx.inputs[2]));
         if (src_reorder_) {
             st.src.set_data_handle(scratch + src_offset_);
-            onednn::execute(src_reorder_, *ctx.stream, st.src_args.data(), 3, "Conv input reorder");
+            onednn::execute(src_reorder_, *ctx.stream, st.src_args.data(), 3, "input reorder");
         }
         if (dst_reorder_) st.dst.set_data_handle(scratch + dst_offset_);
-        onednn::execute(conv_, *ctx.stream, st.conv_args.data(), st.conv_nargs, "Conv");
-        if (dst_reorder_) onednn::execute(dst_reorder_, *ctx.stream, st.dst_args.data(), 3, "Conv output reorder");
+        onednn::execute(conv_, *ctx.stream, st.conv_args.data(), st.conv_nargs, name_);
+        if (dst_reorder_) onednn::execute(dst_reorder_, *ctx.stream, st.dst_args.data(), 3, "output reorder");
         ctx.stream->wait();
     }
 
@@ -149,7 +121,8 @@ private:
     };
 
     bool has_bias_, relu_;
-    dnnl::convolution_forward conv_;
+    const char* name_;
+    Primitive conv_;
     dnnl::reorder src_reorder_, dst_reorder_;  // empty when the primitive works on the plain layout
     memory::desc src_user_md_, src_md_, dst_user_md_, dst_md_, wei_md_, bias_md_, pad_md_;
     AlignedBuffer packed_weights_;
@@ -157,13 +130,85 @@ private:
     size_t src_offset_ = 0, dst_offset_ = 0, pad_offset_ = 0, scratch_bytes_ = 0;
 };
 
+// Plain-layout descriptors of one window op; the weights' tag says how ONNX orders them.
+struct WindowDescs {
+    memory::desc src_user, dst_user, wei_user, bias;
+    memory::desc any_src, any_dst, any_wei;
+    memory::dims strides, dilates, pad_l, pad_r;
+};
+
+WindowDescs window_descs(int64_t batch, int64_t in_channels, int64_t out_channels, int64_t groups,
+                         const Window3d& win, bool transposed, bool has_bias) {
+    WindowDescs d;
+    const size_t r = static_cast<size_t>(win.spatial_rank);
+    Shape src{batch, in_channels}, dst{batch, out_channels}, wei;
+    if (groups > 1) wei = {groups, out_channels / groups, in_channels / groups};
+    else wei = {out_channels, in_channels};
+    for (size_t i = 3 - r; i < 3; ++i) {
+        src.push_back(win.in[i]);
+        dst.push_back(win.out[i]);
+        wei.push_back(win.kernel[i]);
+        d.strides.push_back(win.stride[i]);
+        d.dilates.push_back(win.dilation[i] - 1);  // oneDNN counts the gaps, ONNX the step
+        d.pad_l.push_back(win.pad_begin[i]);
+        d.pad_r.push_back(win.pad_end[i]);
+    }
+    d.src_user = onednn::plain_desc(src);
+    d.dst_user = onednn::plain_desc(dst);
+    if (!transposed) {
+        d.wei_user = onednn::plain_desc(wei);
+    } else {
+        // ONNX stores ConvTranspose weights input-channel first: [C, M/group, k...] (group-major for groups).
+        static constexpr tag kPlain[] = {tag::bac, tag::bacd, tag::bacde};
+        static constexpr tag kGrouped[] = {tag::acbd, tag::acbde, tag::acbdef};
+        d.wei_user = onednn::plain_desc(wei, groups > 1 ? kGrouped[r - 1] : kPlain[r - 1]);
+    }
+    d.any_src = memory::desc(onednn::to_dims(src), memory::data_type::f32, tag::any);
+    d.any_dst = memory::desc(onednn::to_dims(dst), memory::data_type::f32, tag::any);
+    d.any_wei = memory::desc(onednn::to_dims(wei), memory::data_type::f32, tag::any);
+    if (has_bias) d.bias = onednn::plain_desc({out_channels});
+    return d;
+}
+
+dnnl::primitive_attr window_attr(bool relu) {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (relu) {
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+        attr.set_post_ops(ops);
+    }
+    return attr;
+}
+
 }  // namespace
 
 std::unique_ptr<Kernel> make_onednn_conv(const ConvGeometry& g, const float* weights, bool has_bias) {
     try {
-        return std::make_unique<OnednnConvKernel>(g, weights, has_bias);
+        const WindowDescs d = window_descs(g.batch, g.in_channels, g.out_channels, g.groups, g.window, false, has_bias);
+        dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                             d.any_src, d.any_wei, d.bias, d.any_dst, d.strides, d.dilates, d.pad_l,
+                                             d.pad_r);
+        dnnl::convolution_forward::primitive_desc pd(desc, window_attr(g.relu), onednn::cpu_engine());
+        return std::make_unique<OnednnWindowKernel<dnnl::convolution_forward>>(
+            pd, d.src_user, d.dst_user, d.wei_user, d.bias, weights, has_bias, g.relu, "Conv");
     } catch (const dnnl::error&) {
         return nullptr;  // no implementation for this geometry: the reference kernel takes it
+    }
+}
+
+std::unique_ptr<Kernel> make_onednn_conv_transpose(const ConvTransposeGeometry& g, const float* weights,
+                                                   bool has_bias) {
+    try {
+        const WindowDescs d = window_descs(g.batch, g.in_channels, g.out_channels, g.groups, g.window, true, has_bias);
+        dnnl::deconvolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                               dnnl::algorithm::deconvolution_direct, d.any_src, d.any_wei, d.bias,
+                                               d.any_dst, d.strides, d.dilates, d.pad_l, d.pad_r);
+        dnnl::deconvolution_forward::primitive_desc pd(desc, window_attr(g.relu), onednn::cpu_engine());
+        return std::make_unique<OnednnWindowKernel<dnnl::deconvolution_forward>>(
+            pd, d.src_user, d.dst_user, d.wei_user, d.bias, weights, has_bias, g.relu, "ConvTranspose");
+    } catch (const dnnl::error&) {
+        return nullptr;  // no implementation for this geometry (e.g. negative end padding): the reference takes it
     }
 }
 

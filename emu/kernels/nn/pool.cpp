@@ -1,8 +1,11 @@
-// MaxPool, AveragePool and GlobalAveragePool over 1-D to 3-D windows (reference loops; pools are memory-bound).
+// MaxPool (with the optional int64 Indices output), AveragePool, GlobalAveragePool and GlobalMaxPool over 1-D to 3-D
+// windows. Reference loops: pools are memory-bound. MaxPool runs on float32, int8 and uint8 (opset 12); float16
+// tensors go through the float32 kernels.
 #include <algorithm>
 #include <array>
 #include <limits>
 
+#include "kernels/nn/fp16_as_float.hpp"
 #include "kernels/nn/window.hpp"
 #include "kernels/registry.hpp"
 
@@ -10,12 +13,76 @@ namespace ezemu::kernels {
 
 namespace {
 
-enum class PoolKind { Max, Average };
-
-class PoolKernel final : public Kernel {
+template <class T>
+class MaxPoolKernel final : public Kernel {
 public:
-    PoolKernel(PoolKind kind, int64_t planes, const Window3d& w, bool count_include_pad)
-        : kind_(kind), planes_(planes), w_(w), count_include_pad_(count_include_pad) {}
+    MaxPoolKernel(int64_t planes, const Window3d& w, bool with_indices, bool column_major)
+        : planes_(planes), w_(w), with_indices_(with_indices), column_major_(column_major) {}
+
+    void run(const RunContext& ctx) const override {
+        const auto* x = static_cast<const T*>(ctx.inputs[0]);
+        auto* y = static_cast<T*>(ctx.outputs[0]);
+        auto* indices = with_indices_ ? static_cast<int64_t*>(ctx.outputs[1]) : nullptr;
+        const int64_t in_size = w_.in_size(), out_size = w_.out_size();
+        for (int64_t p = 0; p < planes_; ++p) {
+            const T* xp = x + p * in_size;
+            for (int64_t od = 0; od < w_.out[0]; ++od)
+                for (int64_t oh = 0; oh < w_.out[1]; ++oh)
+                    for (int64_t ow = 0; ow < w_.out[2]; ++ow) {
+                        const int64_t o = p * out_size + (od * w_.out[1] + oh) * w_.out[2] + ow;
+                        int64_t unused = 0;
+                        if (indices) y[o] = max_at<true>(xp, {od, oh, ow}, p * in_size, indices[o]);
+                        else y[o] = max_at<false>(xp, {od, oh, ow}, 0, unused);
+                    }
+        }
+    }
+
+private:
+    // The largest value of the window; with WithIndex also its flat index in the whole input (row-major, or
+    // column-major over the spatial dims with storage_order=1), plane offset included.
+    template <bool WithIndex>
+    T max_at(const T* xp, std::array<int64_t, 3> o, int64_t plane_offset, int64_t& index) const {
+        T m = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                                   : std::numeric_limits<T>::lowest();
+        int64_t bd = -1, bh = -1, bw = -1;
+        const int64_t d0 = o[0] * w_.stride[0] - w_.pad_begin[0];
+        const int64_t h0 = o[1] * w_.stride[1] - w_.pad_begin[1];
+        const int64_t w0 = o[2] * w_.stride[2] - w_.pad_begin[2];
+        for (int64_t kd = 0; kd < w_.kernel[0]; ++kd) {
+            const int64_t id = d0 + kd * w_.dilation[0];
+            if (id < 0 || id >= w_.in[0]) continue;
+            for (int64_t kh = 0; kh < w_.kernel[1]; ++kh) {
+                const int64_t ih = h0 + kh * w_.dilation[1];
+                if (ih < 0 || ih >= w_.in[1]) continue;
+                const T* row = xp + (id * w_.in[1] + ih) * w_.in[2];
+                for (int64_t kw = 0; kw < w_.kernel[2]; ++kw) {
+                    const int64_t iw = w0 + kw * w_.dilation[2];
+                    if (iw < 0 || iw >= w_.in[2]) continue;
+                    if constexpr (WithIndex) {
+                        if (bd < 0 || row[iw] > m) m = row[iw], bd = id, bh = ih, bw = iw;
+                    } else {
+                        m = std::max(m, row[iw]);
+                    }
+                }
+            }
+        }
+        if constexpr (WithIndex) {
+            if (bd < 0) index = -1;
+            else if (column_major_) index = plane_offset + bd + bh * w_.in[0] + bw * w_.in[0] * w_.in[1];
+            else index = plane_offset + (bd * w_.in[1] + bh) * w_.in[2] + bw;
+        }
+        return m;
+    }
+
+    int64_t planes_;
+    Window3d w_;
+    bool with_indices_, column_major_;
+};
+
+class AveragePoolKernel final : public Kernel {
+public:
+    AveragePoolKernel(int64_t planes, const Window3d& w, bool count_include_pad)
+        : planes_(planes), w_(w), count_include_pad_(count_include_pad) {}
 
     void run(const RunContext& ctx) const override {
         const auto* x = static_cast<const float*>(ctx.inputs[0]);
@@ -27,14 +94,12 @@ public:
             for (int64_t od = 0; od < w_.out[0]; ++od)
                 for (int64_t oh = 0; oh < w_.out[1]; ++oh)
                     for (int64_t ow = 0; ow < w_.out[2]; ++ow)
-                        yp[(od * w_.out[1] + oh) * w_.out[2] + ow] = kind_ == PoolKind::Max
-                                                                         ? max_at(xp, {od, oh, ow})
-                                                                         : average_at(xp, {od, oh, ow});
+                        yp[(od * w_.out[1] + oh) * w_.out[2] + ow] = average_at(xp, {od, oh, ow});
         }
     }
 
 private:
-    // First window position and the number of window taps on one axis that fall inside [lo, hi).
+    // The number of window taps on one axis that fall inside [lo, hi).
     int64_t taps_within(int axis, int64_t o, int64_t lo, int64_t hi) const {
         int64_t n = 0;
         const int64_t start = o * w_.stride[axis] - w_.pad_begin[axis];
@@ -43,27 +108,6 @@ private:
             n += i >= lo && i < hi;
         }
         return n;
-    }
-
-    float max_at(const float* xp, std::array<int64_t, 3> o) const {
-        float m = -std::numeric_limits<float>::infinity();
-        const int64_t d0 = o[0] * w_.stride[0] - w_.pad_begin[0];
-        const int64_t h0 = o[1] * w_.stride[1] - w_.pad_begin[1];
-        const int64_t w0 = o[2] * w_.stride[2] - w_.pad_begin[2];
-        for (int64_t kd = 0; kd < w_.kernel[0]; ++kd) {
-            const int64_t id = d0 + kd * w_.dilation[0];
-            if (id < 0 || id >= w_.in[0]) continue;
-            for (int64_t kh = 0; kh < w_.kernel[1]; ++kh) {
-                const int64_t ih = h0 + kh * w_.dilation[1];
-                if (ih < 0 || ih >= w_.in[1]) continue;
-                const float* row = xp + (id * w_.in[1] + ih) * w_.in[2];
-                for (int64_t kw = 0; kw < w_.kernel[2]; ++kw) {
-                    const int64_t iw = w0 + kw * w_.dilation[2];
-                    if (iw >= 0 && iw < w_.in[2]) m = std::max(m, row[iw]);
-                }
-            }
-        }
-        return m;
     }
 
     float average_at(const float* xp, std::array<int64_t, 3> o) const {
@@ -93,48 +137,68 @@ private:
         return count > 0 ? sum / static_cast<float>(count) : 0.0f;
     }
 
-    PoolKind kind_;
     int64_t planes_;
     Window3d w_;
     bool count_include_pad_;
 };
 
-std::unique_ptr<Kernel> make_pool(KernelContext& ctx, PoolKind kind) {
+enum class PoolKind { Max, Average };
+
+template <PoolKind Kind>
+std::unique_ptr<Kernel> make_pool(KernelContext& ctx) {
+    using DT = onnx::DataType;
+    if (has_float16_input(ctx)) return make_float16_via_float(ctx, make_pool<Kind>);
     ctx.require_inputs(1, 1);
-    if (kind == PoolKind::Max && ctx.output_count() > 1 && !ctx.node().outputs[1].empty())
-        ctx.fail("the Indices output is not supported yet");
-    ctx.require_outputs(1, 1);
-    ctx.require_dtype(0, {onnx::DataType::Float});
+    const bool with_indices = Kind == PoolKind::Max && ctx.output_count() > 1 && !ctx.node().outputs[1].empty();
+    if (with_indices && ctx.opset() < 8) ctx.fail("the Indices output needs opset 8 or newer");
+    ctx.require_outputs(1, Kind == PoolKind::Max ? 2 : 1);
+    if (Kind == PoolKind::Max) ctx.require_dtype(0, {DT::Float, DT::Int8, DT::Uint8});
+    else ctx.require_dtype(0, {DT::Float});
     const Shape& x = ctx.input(0).shape;
     if (x.size() < 3 || x.size() > 5)
         ctx.fail("input X has rank " + std::to_string(x.size()) + "; pooling supports 1-D to 3-D (rank 3 to 5)");
     const size_t spatial = x.size() - 2;
     WindowSpec spec = parse_window(ctx, spatial, {}, true, true);
-    bool include_pad = false;
-    if (kind == PoolKind::Average) {
-        const int64_t c = ctx.attr_int("count_include_pad", 0);
-        if (c != 0 && c != 1) ctx.fail("attribute 'count_include_pad' must be 0 or 1, got " + std::to_string(c));
-        include_pad = c == 1;
-    }
     std::vector<int64_t> in(x.begin() + 2, x.end());
     std::vector<int64_t> out = resolve_window(ctx, in, spec);
     Shape y{x[0], x[1]};
     y.insert(y.end(), out.begin(), out.end());
-    ctx.set_output(0, onnx::DataType::Float, y);
-    return std::make_unique<PoolKernel>(kind, x[0] * x[1], to_window3d(in, out, spec), include_pad);
+    const DT dt = ctx.input(0).dtype;
+    ctx.set_output(0, dt, y);
+    const Window3d w = to_window3d(in, out, spec);
+    if constexpr (Kind == PoolKind::Average) {
+        const int64_t c = ctx.attr_int("count_include_pad", 0);
+        if (c != 0 && c != 1) ctx.fail("attribute 'count_include_pad' must be 0 or 1, got " + std::to_string(c));
+        return std::make_unique<AveragePoolKernel>(x[0] * x[1], w, c == 1);
+    } else {
+        const int64_t order = ctx.attr_int("storage_order", 0);
+        if (order != 0 && order != 1)
+            ctx.fail("attribute 'storage_order' must be 0 or 1, got " + std::to_string(order));
+        if (with_indices) ctx.set_output(1, DT::Int64, y);
+        if (dt == DT::Int8) return std::make_unique<MaxPoolKernel<int8_t>>(x[0] * x[1], w, with_indices, order == 1);
+        if (dt == DT::Uint8) return std::make_unique<MaxPoolKernel<uint8_t>>(x[0] * x[1], w, with_indices, order == 1);
+        return std::make_unique<MaxPoolKernel<float>>(x[0] * x[1], w, with_indices, order == 1);
+    }
 }
 
-class GlobalAveragePoolKernel final : public Kernel {
+template <bool IsMax>
+class GlobalPoolKernel final : public Kernel {
 public:
-    GlobalAveragePoolKernel(int64_t planes, int64_t plane_size) : planes_(planes), plane_size_(plane_size) {}
+    GlobalPoolKernel(int64_t planes, int64_t plane_size) : planes_(planes), plane_size_(plane_size) {}
     void run(const RunContext& ctx) const override {
         const auto* x = static_cast<const float*>(ctx.inputs[0]);
         auto* y = static_cast<float*>(ctx.outputs[0]);
         for (int64_t p = 0; p < planes_; ++p) {
             const float* xp = x + p * plane_size_;
-            double sum = 0.0;
-            for (int64_t i = 0; i < plane_size_; ++i) sum += xp[i];
-            y[p] = plane_size_ ? static_cast<float>(sum / static_cast<double>(plane_size_)) : 0.0f;
+            if constexpr (IsMax) {
+                float m = -std::numeric_limits<float>::infinity();
+                for (int64_t i = 0; i < plane_size_; ++i) m = std::max(m, xp[i]);
+                y[p] = m;
+            } else {
+                double sum = 0.0;
+                for (int64_t i = 0; i < plane_size_; ++i) sum += xp[i];
+                y[p] = plane_size_ ? static_cast<float>(sum / static_cast<double>(plane_size_)) : 0.0f;
+            }
         }
     }
 
@@ -142,12 +206,9 @@ private:
     int64_t planes_, plane_size_;
 };
 
-}  // namespace
-
-std::unique_ptr<Kernel> make_max_pool(KernelContext& ctx) { return make_pool(ctx, PoolKind::Max); }
-std::unique_ptr<Kernel> make_average_pool(KernelContext& ctx) { return make_pool(ctx, PoolKind::Average); }
-
-std::unique_ptr<Kernel> make_global_average_pool(KernelContext& ctx) {
+template <bool IsMax>
+std::unique_ptr<Kernel> make_global_pool(KernelContext& ctx) {
+    if (has_float16_input(ctx)) return make_float16_via_float(ctx, make_global_pool<IsMax>);
     ctx.require_inputs(1, 1);
     ctx.require_outputs(1, 1);
     ctx.require_dtype(0, {onnx::DataType::Float});
@@ -157,7 +218,15 @@ std::unique_ptr<Kernel> make_global_average_pool(KernelContext& ctx) {
     y[0] = x[0];
     y[1] = x[1];
     ctx.set_output(0, onnx::DataType::Float, y);
-    return std::make_unique<GlobalAveragePoolKernel>(x[0] * x[1], shape_elements(x) / std::max<int64_t>(1, x[0] * x[1]));
+    const int64_t planes = x[0] * x[1];
+    return std::make_unique<GlobalPoolKernel<IsMax>>(planes, shape_elements(x) / std::max<int64_t>(1, planes));
 }
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_max_pool(KernelContext& ctx) { return make_pool<PoolKind::Max>(ctx); }
+std::unique_ptr<Kernel> make_average_pool(KernelContext& ctx) { return make_pool<PoolKind::Average>(ctx); }
+std::unique_ptr<Kernel> make_global_average_pool(KernelContext& ctx) { return make_global_pool<false>(ctx); }
+std::unique_ptr<Kernel> make_global_max_pool(KernelContext& ctx) { return make_global_pool<true>(ctx); }
 
 }  // namespace ezemu::kernels

@@ -5,10 +5,15 @@
 
 namespace ezemu::kernels {
 
+std::unique_ptr<Kernel> make_quantize_linear(KernelContext& ctx);
+std::unique_ptr<Kernel> make_dequantize_linear(KernelContext& ctx);
 
 namespace {
 
-constexpr std::array<KernelEntry, 0> kTable{};
+constexpr std::array<KernelEntry, 2> kTable{{
+    KernelEntry{"DequantizeLinear", 10, kNewestOpset, make_dequantize_linear},
+    KernelEntry{"QuantizeLinear", 10, kNewestOpset, make_quantize_linear},
+}};
 
 }  // namespace
 

@@ -62,7 +62,9 @@ std::unique_ptr<Kernel> make_constant(KernelContext& ctx) {
         ctx.set_output(0, onnx::DataType::Int64, {static_cast<int64_t>(v.size())});
         return std::make_unique<ConstantKernel>(v.data(), v.size() * sizeof(int64_t));
     }
-    ctx.fail("attribute '" + a.name + "' is not supported (string and sparse constants are not)");
+    if (a.name == "value_string" || a.name == "value_strings")
+        ctx.fail("string constants ('" + a.name + "') are not supported: the RKNN ABI carries no strings");
+    ctx.fail("attribute '" + a.name + "' is not supported (sparse constants are not)");
 }
 
 std::unique_ptr<Kernel> make_identity(KernelContext& ctx) {

@@ -65,15 +65,15 @@ TEST(Executor, RefusesCyclesDuplicateProducersAndMissingTensors) {
 
 TEST(Executor, UnsupportedOperatorNamesOpOpsetAndNode) {
     ModelBuilder mb(13);
-    mb.input("x", DT::Float, {2}).node("Erf", {"x"}, {"e"}, {}, "erf_1").node("Relu", {"e"}, {"y"}).output("y");
-    EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"unsupported operator 'Erf' (opset 13) at node 'erf_1'"}));
+    mb.input("x", DT::Float, {2}).node("Hardmax", {"x"}, {"e"}, {}, "hm_1").node("Relu", {"e"}, {"y"}).output("y");
+    EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"unsupported operator 'Hardmax' (opset 13) at node 'hm_1'"}));
 
     // Every distinct unsupported op is listed; an unnamed node is named by its output.
     ModelBuilder many(13);
     many.input("x", DT::Float, {2});
-    many.node("Erf", {"x"}, {"e"}).node("Gelu", {"e"}, {"g"}).node("Erf", {"g"}, {"y"}).output("y");
+    many.node("Hardmax", {"x"}, {"e"}).node("Gelu", {"e"}, {"g"}).node("Hardmax", {"g"}, {"y"}).output("y");
     EXPECT_TRUE(throws_model_error([&] { compile(many); },
-                                   {"unsupported operator 'Erf' (opset 13) at node #0 (output 'e')",
+                                   {"unsupported operator 'Hardmax' (opset 13) at node #0 (output 'e')",
                                     "also unsupported: 'Gelu'"}));
 
     // A known op outside the opset range its kernel implements.
