@@ -10,7 +10,7 @@ PY="$VENV/bin/python"
 BUILD_DIR="${EZRKNN_BUILD_DIR:-$REPO/build/release}"
 export EZRKNN_BUILD_DIR="$BUILD_DIR"
 
-APT_PACKAGES=(g++ binutils libdnnl-dev libgtest-dev)
+APT_PACKAGES=(g++ binutils libdnnl-dev libgtest-dev clang libclang-rt-14-dev)  # clang + its runtime: libFuzzer (tests/fuzz)
 # onnx stays below 1.23: later wheels no longer ship the backend node-test files.
 PIP_PACKAGES=(numpy pybind11 "scikit-build-core>=0.10" cmake ninja pytest "onnx>=1.16,<1.23" onnxruntime)
 

@@ -7,12 +7,18 @@ bootstrap
 status=0
 run_ctest() { ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" 2>&1 | tee "$BUILD_DIR/ctest.log"; }
 run_pytest() { (cd "$REPO" && "$PY" -m pytest tests/python -q -p no:cacheprovider "$@") 2>&1 | tee "$BUILD_DIR/pytest.log"; }
+run_conformance() { "$PY" "$REPO/tests/conformance/run_conformance.py" --build-dir "$BUILD_DIR" 2>&1 | tee "$BUILD_DIR/conformance.log"; }
+run_fuzz() { "$REPO/tests/fuzz/run_fuzz.sh" 60 2>&1 | tee "$BUILD_DIR/fuzz.log"; }
 
 stage "C++ tests (ctest)" run_ctest || status=1
 stage "Python tests (pytest)" run_pytest "$@" || status=1
+stage "conformance" run_conformance || status=1
+stage "fuzz rknn_init 60 s" run_fuzz || status=1
 
 print_stage_times
 echo "---- summaries ----"
 grep -E "tests passed|tests failed" "$BUILD_DIR/ctest.log" | tail -1 || true
 tail -1 "$BUILD_DIR/pytest.log"
+grep -E "^[0-9]+ passed, [0-9]+ failed" "$BUILD_DIR/conformance.log" | tail -1 | sed "s/^/conformance: /" || true
+grep -E "^fuzz:" "$BUILD_DIR/fuzz.log" | tail -1 || true
 exit $status
