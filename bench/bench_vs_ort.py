@@ -57,9 +57,18 @@ def child(engine: str, model: str, threads: int, runs: int, warmup: int) -> None
         t = time.perf_counter()
         sess.run(None, feed)
         times.append((time.perf_counter() - t) * 1e3)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"median_ms": statistics.median(times), "min_ms": min(times), "load_ms": load_ms,
-                      "peak_rss_mb": peak_kb / 1024.0}))
+                      "peak_rss_mb": peak_rss_kb() / 1024.0}))
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident memory. VmHWM, not getrusage: Linux keeps ru_maxrss across execve, so a child
+    would report its parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def measure(engine: str, model: Path, threads: int, runs: int, warmup: int) -> dict:

@@ -12,7 +12,8 @@ export EZRKNN_BUILD_DIR="$BUILD_DIR"
 
 APT_PACKAGES=(g++ binutils libdnnl-dev libgtest-dev clang libclang-rt-14-dev)  # clang + its runtime: libFuzzer (tests/fuzz)
 # onnx stays below 1.23: later wheels no longer ship the backend node-test files.
-PIP_PACKAGES=(numpy pybind11 "scikit-build-core>=0.10" cmake ninja pytest "onnx>=1.16,<1.23" onnxruntime)
+# pillow renders the OCR demo's picture.
+PIP_PACKAGES=(numpy pybind11 "scikit-build-core>=0.10" cmake ninja pytest "onnx>=1.16,<1.23" onnxruntime pillow)
 
 STAGE_TIMES=()
 stage() {  # stage NAME CMD...: run CMD, print and remember how long it took
