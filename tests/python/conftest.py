@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from convnet_graph import convnet_graph
 
 OPSET = 13
 IR_VERSION = 8
@@ -34,45 +35,11 @@ def save_model(nodes, inputs, outputs, initializers, path: Path, metadata=None, 
 
 
 def build_convnet(path: Path, metadata=None) -> Path:
-    """A small but real conv net: Conv+Relu, a grouped strided Conv, MaxPool, a residual Add, GlobalAveragePool,
-    Flatten, Gemm, Softmax. Input "image" [1,3,32,32]; outputs "features" [1,8,8,8], "logits" [1,10],
-    "probs" [1,10]."""
+    """The shared conv net (convnet_graph.py) at 32x32 with a Relu on "features". Input "image" [1,3,32,32];
+    outputs "features" [1,8,8,8], "logits" [1,10], "probs" [1,10]."""
     _onnx()
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(7)
-    inits = []
-
-    def weight(name, shape, fan_in):
-        value = (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
-        inits.append(numpy_helper.from_array(value, name))
-        return name
-
-    nodes = [
-        helper.make_node("Conv", ["image", weight("c1_w", (8, 3, 3, 3), 27), weight("c1_b", (8,), 50)], ["c1"],
-                         name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
-        helper.make_node("Conv", ["r1", weight("c2_w", (8, 2, 3, 3), 18), weight("c2_b", (8,), 50)], ["c2"],
-                         name="conv2_grouped", kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2], group=4),
-        helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
-        helper.make_node("MaxPool", ["r2"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
-        helper.make_node("Conv", ["p", weight("c3_w", (8, 8, 1, 1), 8), weight("c3_b", (8,), 50)], ["c3"],
-                         name="conv3_1x1"),
-        helper.make_node("Add", ["p", "c3"], ["res"], name="residual_add"),
-        helper.make_node("Relu", ["res"], ["features"], name="relu3"),
-        helper.make_node("GlobalAveragePool", ["features"], ["gap"], name="gap"),
-        helper.make_node("Flatten", ["gap"], ["flat"], name="flatten", axis=1),
-        helper.make_node("Gemm", ["flat", weight("fc_w", (10, 8), 8), weight("fc_b", (10,), 50)], ["logits"],
-                         name="fc", transB=1),
-        helper.make_node("Softmax", ["logits"], ["probs"], name="softmax", axis=1),
-    ]
-    return save_model(
-        nodes,
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, 8, 8, 8]),
-         helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10]),
-         helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, 10])],
-        inits, path, metadata=metadata, name="convnet")
+    nodes, inputs, outputs, inits = convnet_graph(side=32, seed=7, bias_fan_in=50, relu_features=True)
+    return save_model(nodes, inputs, outputs, inits, path, metadata=metadata, name="convnet")
 
 
 def build_multi_input(path: Path) -> Path:

@@ -9,7 +9,7 @@
 #include "kernels/aligned_buffer.hpp"
 #include "kernels/broadcast.hpp"
 #include "kernels/math/elementwise.hpp"
-#include "kernels/math/float16_adapter.hpp"
+#include "kernels/fp16_adapter.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {
@@ -144,7 +144,7 @@ std::unique_ptr<Kernel> make_gemm(KernelContext& ctx) {
     elementwise::require_dtype_since(ctx, 0, elementwise::rules::kFloatsThenWideInts9);
     elementwise::require_same_dtype(ctx, 0, ctx.has_input(2) ? 2 : 1);
     const DT dtype = ctx.input(0).dtype;
-    if (dtype == DT::Float16) return make_float16_via_float32(ctx, make_gemm);
+    if (dtype == DT::Float16) return make_float16_via_float(ctx, make_gemm);
     const ValueDesc& A = ctx.input(0);
     const ValueDesc& B = ctx.input(1);
     if (A.shape.size() != 2 || B.shape.size() != 2)
@@ -227,7 +227,7 @@ std::unique_ptr<Kernel> make_matmul(KernelContext& ctx) {
     elementwise::require_dtype_since(ctx, 0, elementwise::rules::kFloatsThenWideInts9);
     elementwise::require_same_dtype(ctx, 0, 1);
     const DT dtype = ctx.input(0).dtype;
-    if (dtype == DT::Float16) return make_float16_via_float32(ctx, make_matmul);
+    if (dtype == DT::Float16) return make_float16_via_float(ctx, make_matmul);
     const ValueDesc& A = ctx.input(0);
     const ValueDesc& B = ctx.input(1);
     if (A.shape.empty() || B.shape.empty()) ctx.fail("inputs must have rank 1 or more (scalars cannot multiply)");

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/nn/fp16_as_float.hpp"
+#include "kernels/fp16_adapter.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {

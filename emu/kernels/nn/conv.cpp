@@ -1,8 +1,9 @@
 #include "kernels/nn/conv.hpp"
 
 #include <algorithm>
+#include <string>
 
-#include "kernels/nn/fp16_as_float.hpp"
+#include "kernels/fp16_adapter.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {
@@ -51,34 +52,27 @@ void conv_reference(const ConvGeometry& g, const float* x, const float* w, const
 
 namespace {
 
+// Runs a reference function (Conv's or ConvTranspose's) on the node's float32 tensors.
 class ConvReferenceKernel final : public Kernel {
 public:
-    ConvReferenceKernel(const ConvGeometry& g, bool has_bias) : g_(g), has_bias_(has_bias) {}
+    ConvReferenceKernel(const ConvGeometry& g, bool has_bias, ConvReference reference)
+        : g_(g), has_bias_(has_bias), reference_(reference) {}
     bool applies_fused_activation() const override { return g_.relu; }
     void run(const RunContext& ctx) const override {
-        conv_reference(g_, static_cast<const float*>(ctx.inputs[0]), static_cast<const float*>(ctx.inputs[1]),
-                       has_bias_ ? static_cast<const float*>(ctx.inputs[2]) : nullptr,
-                       static_cast<float*>(ctx.outputs[0]));
+        reference_(g_, static_cast<const float*>(ctx.inputs[0]), static_cast<const float*>(ctx.inputs[1]),
+                   has_bias_ ? static_cast<const float*>(ctx.inputs[2]) : nullptr, static_cast<float*>(ctx.outputs[0]));
     }
 
 private:
     ConvGeometry g_;
     bool has_bias_;
+    ConvReference reference_;
 };
 
 std::unique_ptr<Kernel> make_conv_float(KernelContext& ctx) {
-    ctx.require_inputs(2, 3);
-    ctx.require_outputs(1, 1);
-    ctx.require_dtype(0, {onnx::DataType::Float});
-    ctx.require_dtype(1, {onnx::DataType::Float});
+    const int64_t groups = check_conv_operands(ctx, "Conv");
     const Shape& x = ctx.input(0).shape;
     const Shape& w = ctx.input(1).shape;
-    if (x.size() < 3 || x.size() > 5)
-        ctx.fail("input X has rank " + std::to_string(x.size()) + "; Conv supports 1-D to 3-D (rank 3 to 5)");
-    if (w.size() != x.size())
-        ctx.fail("weights W " + shape_to_string(w) + " must have the rank of X " + shape_to_string(x));
-    const int64_t groups = ctx.attr_int("group", 1);
-    if (groups < 1) ctx.fail("attribute 'group' must be positive, got " + std::to_string(groups));
 
     ConvGeometry g;
     g.batch = x[0];
@@ -88,32 +82,58 @@ std::unique_ptr<Kernel> make_conv_float(KernelContext& ctx) {
     if (x[1] % groups != 0 || w[1] != x[1] / groups || w[0] % groups != 0)
         ctx.fail("weights W " + shape_to_string(w) + " do not fit X " + shape_to_string(x) + " with group " +
                  std::to_string(groups));
-    const bool has_bias = ctx.has_input(2);
-    if (has_bias) {
-        ctx.require_dtype(2, {onnx::DataType::Float});
-        if (ctx.input(2).shape != Shape{g.out_channels})
-            ctx.fail("bias B " + shape_to_string(ctx.input(2).shape) + " must be [" +
-                     std::to_string(g.out_channels) + "]");
-    }
+    const bool has_bias = check_conv_bias(ctx, g.out_channels);
 
     const size_t spatial = x.size() - 2;
     std::vector<int64_t> in(x.begin() + 2, x.end());
     WindowSpec spec = parse_window(ctx, spatial, std::vector<int64_t>(w.begin() + 2, w.end()), false, true);
     std::vector<int64_t> out = resolve_window(ctx, in, spec);
     g.window = to_window3d(in, out, spec);
+    return make_conv_kernel(ctx, g, out, has_bias, conv_reference, make_onednn_conv);
+}
+
+}  // namespace
+
+int64_t check_conv_operands(KernelContext& ctx, std::string_view op) {
+    ctx.require_inputs(2, 3);
+    ctx.require_outputs(1, 1);
+    ctx.require_dtype(0, {onnx::DataType::Float});
+    ctx.require_dtype(1, {onnx::DataType::Float});
+    const Shape& x = ctx.input(0).shape;
+    const Shape& w = ctx.input(1).shape;
+    if (x.size() < 3 || x.size() > 5)
+        ctx.fail("input X has rank " + std::to_string(x.size()) + "; " + std::string(op) +
+                 " supports 1-D to 3-D (rank 3 to 5)");
+    if (w.size() != x.size())
+        ctx.fail("weights W " + shape_to_string(w) + " must have the rank of X " + shape_to_string(x));
+    const int64_t groups = ctx.attr_int("group", 1);
+    if (groups < 1) ctx.fail("attribute 'group' must be positive, got " + std::to_string(groups));
+    return groups;
+}
+
+bool check_conv_bias(KernelContext& ctx, int64_t out_channels) {
+    if (!ctx.has_input(2)) return false;
+    ctx.require_dtype(2, {onnx::DataType::Float});
+    if (ctx.input(2).shape != Shape{out_channels})
+        ctx.fail("bias B " + shape_to_string(ctx.input(2).shape) + " must be [" + std::to_string(out_channels) + "]");
+    return true;
+}
+
+std::unique_ptr<Kernel> make_conv_kernel(KernelContext& ctx, ConvGeometry& g, const std::vector<int64_t>& out,
+                                         bool has_bias, ConvReference reference, OnednnConvFactory onednn) {
     g.relu = ctx.fused_activation() == FusedActivation::Relu;
     Shape y{g.batch, g.out_channels};
     y.insert(y.end(), out.begin(), out.end());
     ctx.set_output(0, onnx::DataType::Float, y);
 
+    const Shape& x = ctx.input(0).shape;
+    const Shape& w = ctx.input(1).shape;
     const bool empty = shape_elements(x) == 0 || shape_elements(y) == 0 || shape_elements(w) == 0;
     if (!ctx.options().reference_kernels && !empty && ctx.input(1).is_constant()) {
-        if (auto k = make_onednn_conv(g, static_cast<const float*>(ctx.input(1).data), has_bias)) return k;
+        if (auto k = onednn(g, static_cast<const float*>(ctx.input(1).data), has_bias)) return k;
     }
-    return std::make_unique<ConvReferenceKernel>(g, has_bias);
+    return std::make_unique<ConvReferenceKernel>(g, has_bias, reference);
 }
-
-}  // namespace
 
 std::unique_ptr<Kernel> make_conv(KernelContext& ctx) {
     if (has_float16_input(ctx)) return make_float16_via_float(ctx, make_conv_float);

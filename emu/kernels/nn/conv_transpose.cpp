@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "kernels/nn/fp16_as_float.hpp"
+#include "kernels/fp16_adapter.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {
@@ -56,22 +56,6 @@ void conv_transpose_reference(const ConvTransposeGeometry& g, const float* x, co
 
 namespace {
 
-class ConvTransposeReferenceKernel final : public Kernel {
-public:
-    ConvTransposeReferenceKernel(const ConvTransposeGeometry& g, bool has_bias) : g_(g), has_bias_(has_bias) {}
-    bool applies_fused_activation() const override { return g_.relu; }
-    void run(const RunContext& ctx) const override {
-        conv_transpose_reference(g_, static_cast<const float*>(ctx.inputs[0]),
-                                 static_cast<const float*>(ctx.inputs[1]),
-                                 has_bias_ ? static_cast<const float*>(ctx.inputs[2]) : nullptr,
-                                 static_cast<float*>(ctx.outputs[0]));
-    }
-
-private:
-    ConvTransposeGeometry g_;
-    bool has_bias_;
-};
-
 std::vector<int64_t> spatial_attr(const KernelContext& ctx, const char* name, size_t n, int64_t fallback,
                                   int64_t min_value) {
     std::vector<int64_t> v = ctx.attr_ints(name, std::vector<int64_t>(n, fallback));
@@ -85,18 +69,9 @@ std::vector<int64_t> spatial_attr(const KernelContext& ctx, const char* name, si
 }
 
 std::unique_ptr<Kernel> make_conv_transpose_float(KernelContext& ctx) {
-    ctx.require_inputs(2, 3);
-    ctx.require_outputs(1, 1);
-    ctx.require_dtype(0, {onnx::DataType::Float});
-    ctx.require_dtype(1, {onnx::DataType::Float});
+    const int64_t groups = check_conv_operands(ctx, "ConvTranspose");
     const Shape& x = ctx.input(0).shape;
     const Shape& w = ctx.input(1).shape;
-    if (x.size() < 3 || x.size() > 5)
-        ctx.fail("input X has rank " + std::to_string(x.size()) + "; ConvTranspose supports 1-D to 3-D (rank 3 to 5)");
-    if (w.size() != x.size())
-        ctx.fail("weights W " + shape_to_string(w) + " must have the rank of X " + shape_to_string(x));
-    const int64_t groups = ctx.attr_int("group", 1);
-    if (groups < 1) ctx.fail("attribute 'group' must be positive, got " + std::to_string(groups));
     if (w[0] != x[1] || x[1] % groups != 0)
         ctx.fail("weights W " + shape_to_string(w) + " do not fit X " + shape_to_string(x) + " with group " +
                  std::to_string(groups) + " (W is [C, M/group, kernel...])");
@@ -105,13 +80,7 @@ std::unique_ptr<Kernel> make_conv_transpose_float(KernelContext& ctx) {
     g.in_channels = x[1];
     g.out_channels = w[1] * groups;
     g.groups = groups;
-    const bool has_bias = ctx.has_input(2);
-    if (has_bias) {
-        ctx.require_dtype(2, {onnx::DataType::Float});
-        if (ctx.input(2).shape != Shape{g.out_channels})
-            ctx.fail("bias B " + shape_to_string(ctx.input(2).shape) + " must be [" + std::to_string(g.out_channels) +
-                     "]");
-    }
+    const bool has_bias = check_conv_bias(ctx, g.out_channels);
 
     const size_t n = x.size() - 2;
     const std::vector<int64_t> in(x.begin() + 2, x.end());
@@ -165,16 +134,7 @@ std::unique_ptr<Kernel> make_conv_transpose_float(KernelContext& ctx) {
     spec.pad_begin = pad_begin;
     spec.pad_end = pad_end;
     g.window = to_window3d(in, out, spec);
-    g.relu = ctx.fused_activation() == FusedActivation::Relu;
-    Shape y{g.batch, g.out_channels};
-    y.insert(y.end(), out.begin(), out.end());
-    ctx.set_output(0, onnx::DataType::Float, y);
-
-    const bool empty = shape_elements(x) == 0 || shape_elements(y) == 0 || shape_elements(w) == 0;
-    if (!ctx.options().reference_kernels && !empty && ctx.input(1).is_constant()) {
-        if (auto k = make_onednn_conv_transpose(g, static_cast<const float*>(ctx.input(1).data), has_bias)) return k;
-    }
-    return std::make_unique<ConvTransposeReferenceKernel>(g, has_bias);
+    return make_conv_kernel(ctx, g, out, has_bias, conv_transpose_reference, make_onednn_conv_transpose);
 }
 
 }  // namespace

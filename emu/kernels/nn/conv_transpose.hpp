@@ -5,20 +5,14 @@
 #include <memory>
 
 #include "kernels/kernel.hpp"
-#include "kernels/nn/window.hpp"
+#include "kernels/nn/conv.hpp"
 
 namespace ezemu::kernels {
 
-// window.in is the input's spatial size, window.out the output's; pad_begin shifts every tap and pad_end is what
-// the output size implies (negative when output_padding or output_shape extend the output past the last tap).
-struct ConvTransposeGeometry {
-    int64_t batch = 1;
-    int64_t in_channels = 1;
-    int64_t out_channels = 1;
-    int64_t groups = 1;
-    Window3d window;
-    bool relu = false;  // a Relu fused into the output
-};
+// Conv's geometry, read the other way: window.in is the input's spatial size, window.out the output's; pad_begin
+// shifts every tap and pad_end is what the output size implies (negative when output_padding or output_shape extend
+// the output past the last tap).
+using ConvTransposeGeometry = ConvGeometry;
 
 // y[n, m, o] = b[m] + sum of x[n, c, i] * w[c, m % (M/groups), k] over the group's input channels c and every
 // input position i and kernel tap k with o = i * stride - pad_begin + k * dilation. x is [N, C, in...], w is

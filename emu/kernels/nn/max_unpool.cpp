@@ -4,7 +4,7 @@
 #include <string>
 
 #include "graph/compiled_model.hpp"
-#include "kernels/nn/fp16_as_float.hpp"
+#include "kernels/fp16_adapter.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {

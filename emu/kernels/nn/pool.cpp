@@ -5,7 +5,7 @@
 #include <array>
 #include <limits>
 
-#include "kernels/nn/fp16_as_float.hpp"
+#include "kernels/fp16_adapter.hpp"
 #include "kernels/nn/window.hpp"
 #include "kernels/registry.hpp"
 

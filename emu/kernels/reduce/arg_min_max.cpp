@@ -2,7 +2,7 @@
 // to the last with select_last_index (opset 12).
 #include <cstring>
 
-#include "kernels/nn/fp16_as_float.hpp"
+#include "kernels/fp16_adapter.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {

@@ -9,7 +9,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "kernels/nn/fp16_as_float.hpp"
+#include "kernels/fp16_adapter.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {

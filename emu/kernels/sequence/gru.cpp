@@ -18,23 +18,13 @@ using namespace recurrent;
 class GruKernel final : public RecurrentKernel {
 public:
     GruKernel(const KernelContext& ctx, RecurrentConfig config, bool linear_before_reset)
-        : RecurrentKernel(ctx, config, work_floats(config)), linear_before_reset_(linear_before_reset) {}
+        : RecurrentKernel(ctx, config), linear_before_reset_(linear_before_reset) {}
 
 private:
-    static int64_t work_floats(const RecurrentConfig& c) {
-        return c.seq * c.batch * c.gate_width() + c.gate_width() + 2 * c.hidden;
-    }
-
     void run_direction(const Frame& f, int64_t d) const override {
         const RecurrentConfig& c = config_;
         const int64_t H = c.hidden, GW = c.gate_width();
-        float* xw = f.work;
-        float* g = xw + c.seq * c.batch * GW;
-        float* h = g + GW;
-        float* tmp = h + H;
-        const float* wt = f.wt + d * c.input * GW;
-        const float* rt = f.rt + d * H * GW;
-        const float* wb = f.bias ? f.bias + d * 2 * GW : nullptr;
+        const auto [xw, g, h, tmp, wt, rt, wb] = direction_view(f, d);
         const float* rbh = wb ? wb + GW + 2 * H : nullptr;
         const Activation& act_f = c.activations[static_cast<size_t>(d) * 2];
         const Activation& act_g = c.activations[static_cast<size_t>(d) * 2 + 1];

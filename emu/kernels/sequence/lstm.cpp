@@ -20,23 +20,13 @@ constexpr size_t kPeephole = 7;
 class LstmKernel final : public RecurrentKernel {
 public:
     LstmKernel(const KernelContext& ctx, RecurrentConfig config, bool input_forget)
-        : RecurrentKernel(ctx, config, work_floats(config)), input_forget_(input_forget) {}
+        : RecurrentKernel(ctx, config), input_forget_(input_forget) {}
 
 private:
-    static int64_t work_floats(const RecurrentConfig& c) {
-        return c.seq * c.batch * c.gate_width() + c.gate_width() + 2 * c.hidden;
-    }
-
     void run_direction(const Frame& f, int64_t d) const override {
         const RecurrentConfig& c = config_;
         const int64_t H = c.hidden, GW = c.gate_width();
-        float* xw = f.work;
-        float* g = xw + c.seq * c.batch * GW;
-        float* h = g + GW;
-        float* cell = h + H;
-        const float* wt = f.wt + d * c.input * GW;
-        const float* rt = f.rt + d * H * GW;
-        const float* wb = f.bias ? f.bias + d * 2 * GW : nullptr;
+        const auto [xw, g, h, cell, wt, rt, wb] = direction_view(f, d);
         const float* p = f.peephole ? f.peephole + d * 3 * H : nullptr;
         const Activation& act_f = c.activations[static_cast<size_t>(d) * 3];
         const Activation& act_g = c.activations[static_cast<size_t>(d) * 3 + 1];

@@ -226,7 +226,7 @@ RecurrentConfig configure(KernelContext& ctx, int64_t gates, const std::vector<A
     return c;
 }
 
-RecurrentKernel::RecurrentKernel(const KernelContext& ctx, RecurrentConfig config, int64_t work_floats)
+RecurrentKernel::RecurrentKernel(const KernelContext& ctx, RecurrentConfig config)
     : config_(std::move(config)) {
     const RecurrentConfig& c = config_;
     inputs_.resize(ctx.input_count());
@@ -253,7 +253,22 @@ RecurrentKernel::RecurrentKernel(const KernelContext& ctx, RecurrentConfig confi
         output_counts_.push_back(ctx.node().outputs[i].empty() ? 0 : count);
         if (c.fp16 && !ctx.node().outputs[i].empty()) outputs_[i] = Slot{reserve(count), count};
     }
+    const int64_t work_floats = c.seq * c.batch * c.gate_width() + c.gate_width() + 2 * c.hidden;
     work_ = Slot{reserve(work_floats), work_floats};
+}
+
+DirectionView RecurrentKernel::direction_view(const Frame& f, int64_t d) const {
+    const RecurrentConfig& c = config_;
+    const int64_t GW = c.gate_width();
+    DirectionView v;
+    v.xw = f.work;
+    v.gates = v.xw + c.seq * c.batch * GW;
+    v.h = v.gates + GW;
+    v.extra = v.h + c.hidden;
+    v.wt = f.wt + d * c.input * GW;
+    v.rt = f.rt + d * c.hidden * GW;
+    v.bias = f.bias ? f.bias + d * 2 * GW : nullptr;
+    return v;
 }
 
 int64_t RecurrentKernel::reserve(int64_t count) {

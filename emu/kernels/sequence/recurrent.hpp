@@ -92,14 +92,26 @@ struct Frame {
     float* y = nullptr;                // outputs, nullptr when omitted
     float* y_h = nullptr;
     float* y_c = nullptr;
-    float* work = nullptr;             // work_floats of the cell
+    float* work = nullptr;             // the cell's work memory, laid out as DirectionView says
+};
+
+// One direction's weights and bias, and the cell's work memory: the input projections of every step
+// [seq * batch, gate_width], one step's gates [gate_width], h [hidden] and one more row [hidden] (the cell state
+// for LSTM, a temporary for GRU).
+struct DirectionView {
+    float* xw = nullptr;
+    float* gates = nullptr;
+    float* h = nullptr;
+    float* extra = nullptr;
+    const float* wt = nullptr;    // [input, gate_width]
+    const float* rt = nullptr;    // [hidden, gate_width]
+    const float* bias = nullptr;  // [2 * gate_width] or nullptr
 };
 
 // Base of LSTM and GRU: builds the Frame and runs each direction. Subclasses give the cell.
 class RecurrentKernel : public Kernel {
 public:
-    // work_floats: what run_direction needs beyond the frame.
-    RecurrentKernel(const KernelContext& ctx, RecurrentConfig config, int64_t work_floats);
+    RecurrentKernel(const KernelContext& ctx, RecurrentConfig config);
 
     size_t scratch_bytes() const override { return static_cast<size_t>(scratch_floats_) * sizeof(float); }
     void run(const RunContext& ctx) const override;
@@ -111,6 +123,8 @@ protected:
     // Steps batch row b takes (sequence_lens, checked at run time) and the time index of step s.
     int64_t length(const Frame& f, int64_t b) const;
     int64_t time_index(int64_t d, int64_t len, int64_t s) const { return config_.reverse(d) ? len - 1 - s : s; }
+    // Direction d's slices of the frame.
+    DirectionView direction_view(const Frame& f, int64_t d) const;
 
     RecurrentConfig config_;
 

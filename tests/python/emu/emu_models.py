@@ -1,9 +1,15 @@
 """Small ONNX models for the emulator's C ABI tests, built with onnx.helper (opset 13, IR version 8)."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/python, for the model both suites share
+from convnet_graph import convnet_graph  # noqa: E402
 
 OPSET = 13
 IR_VERSION = 8
@@ -31,37 +37,10 @@ def vi(name, elem_type, shape):
 
 
 def conv_net(metadata=None) -> onnx.ModelProto:
-    """Conv+Relu, a grouped strided Conv, MaxPool, 1x1 Conv with a residual Add, GlobalAveragePool, Flatten, Gemm,
-    Softmax. Input "image" [1,3,16,16]; outputs "features" [1,8,4,4] (4-D), "logits" [1,10], "probs" [1,10]."""
-    rng = np.random.default_rng(11)
-    inits = []
-
-    def weight(name, shape, fan_in):
-        value = (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
-        inits.append(numpy_helper.from_array(value, name))
-        return name
-
-    nodes = [
-        helper.make_node("Conv", ["image", weight("w1", (8, 3, 3, 3), 27), weight("b1", (8,), 20)], ["c1"],
-                         name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
-        helper.make_node("Conv", ["r1", weight("w2", (8, 2, 3, 3), 18), weight("b2", (8,), 20)], ["c2"],
-                         name="conv2_grouped", kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2], group=4),
-        helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
-        helper.make_node("MaxPool", ["r2"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
-        helper.make_node("Conv", ["p", weight("w3", (8, 8, 1, 1), 8), weight("b3", (8,), 20)], ["c3"],
-                         name="conv3_1x1"),
-        helper.make_node("Add", ["p", "c3"], ["features"], name="residual"),
-        helper.make_node("GlobalAveragePool", ["features"], ["gap"], name="gap"),
-        helper.make_node("Flatten", ["gap"], ["flat"], name="flatten", axis=1),
-        helper.make_node("Gemm", ["flat", weight("wf", (10, 8), 8), weight("bf", (10,), 20)], ["logits"],
-                         name="fc", transB=1),
-        helper.make_node("Softmax", ["logits"], ["probs"], name="softmax", axis=1),
-    ]
-    return make_model(nodes, [vi("image", TensorProto.FLOAT, [1, 3, 16, 16])],
-                      [vi("features", TensorProto.FLOAT, [1, 8, 4, 4]), vi("logits", TensorProto.FLOAT, [1, 10]),
-                       vi("probs", TensorProto.FLOAT, [1, 10])],
-                      inits, metadata=metadata, name="conv_net")
+    """The shared conv net (tests/python/convnet_graph.py) at 16x16, "features" without a Relu. Input "image"
+    [1,3,16,16]; outputs "features" [1,8,4,4] (4-D), "logits" [1,10], "probs" [1,10]."""
+    nodes, inputs, outputs, inits = convnet_graph(side=16, seed=11, bias_fan_in=20, relu_features=False)
+    return make_model(nodes, inputs, outputs, inits, metadata=metadata, name="conv_net")
 
 
 def add_const(shape, metadata=None, elem_type=TensorProto.FLOAT, const=None) -> onnx.ModelProto:

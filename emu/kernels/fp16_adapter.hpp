@@ -1,6 +1,7 @@
 // float16 support for float32 kernels: the node's float16 tensors are widened to float32, the float kernel runs, and
 // its float outputs are rounded back to float16 (round-to-nearest-even). Constant float16 inputs are widened once at
-// load time, so a float16 Conv still gets its oneDNN primitive.
+// load time, so a float16 Conv still gets its oneDNN primitive. For ops whose float16 form is defined as the float32
+// one rounded.
 #pragma once
 
 #include <cstdint>

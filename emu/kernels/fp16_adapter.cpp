@@ -1,4 +1,4 @@
-#include "kernels/nn/fp16_as_float.hpp"
+#include "kernels/fp16_adapter.hpp"
 
 #include <algorithm>
 #include <vector>
