@@ -4,6 +4,8 @@
 #include <string>
 #include <unordered_set>
 
+#include "graph/subgraph.hpp"
+
 namespace ezemu::graph {
 
 std::unordered_map<size_t, size_t> find_conv_batch_norm_pairs(const onnx::Graph& graph, int64_t opset) {
@@ -11,6 +13,8 @@ std::unordered_map<size_t, size_t> find_conv_batch_norm_pairs(const onnx::Graph&
     for (size_t i = 0; i < graph.nodes.size(); ++i) {
         for (const std::string& in : graph.nodes[i].inputs)
             if (!in.empty()) ++readers[in], reader[in] = i;
+        // A tensor an If branch reads is a reader too: folding would hand that branch the BatchNorm's output.
+        for (const std::string& in : outer_scope_names(graph.nodes[i])) ++readers[in], reader[in] = i;
         for (const std::string& o : graph.nodes[i].outputs)
             if (!o.empty()) producer[o] = i;
     }

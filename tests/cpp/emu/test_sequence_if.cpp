@@ -135,5 +135,29 @@ TEST(If, ConditionMustBeOneBool) {
     EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"If node 'i'", "single bool"}));
 }
 
+TEST(If, ConvReadByABranchIsNotFoldedIntoItsBatchNorm) {
+    // The Conv output has one explicit reader (the BatchNorm) and one implicit one (the branch): folding the
+    // BatchNorm into the Conv would hand the branch the normalised values.
+    onnx::Graph passthrough_conv;
+    passthrough_conv.outputs.push_back(value_info("co", DT::Float, {1, 1, 1, 2}));
+    onnx::Graph zeros;
+    zeros.initializers.push_back(make_tensor<float>("z", DT::Float, {1, 1, 1, 2}, {0.0f, 0.0f}));
+    zeros.nodes.push_back(make_node("Identity", {"z"}, {"zo"}));
+    zeros.outputs.push_back(value_info("zo", DT::Float, {1, 1, 1, 2}));
+    ModelBuilder mb(13);
+    mb.input("c", DT::Bool, {}).input("x", DT::Float, {1, 1, 1, 2});
+    mb.initializer<float>("w", DT::Float, {1, 1, 1, 1}, {2.0f});
+    mb.initializer<float>("scale", DT::Float, {1}, {1.0f}).initializer<float>("bias", DT::Float, {1}, {10.0f});
+    mb.initializer<float>("mean", DT::Float, {1}, {0.0f}).initializer<float>("var", DT::Float, {1}, {1.0f});
+    mb.node("Conv", {"x", "w"}, {"co"});
+    mb.node("BatchNormalization", {"co", "scale", "bias", "mean", "var"}, {"bn"}, {attr_float("epsilon", 0.0f)});
+    mb.node("If", {"c"}, {"o"}, {attr_graph("then_branch", passthrough_conv), attr_graph("else_branch", zeros)});
+    mb.output("bn").output("o");
+    auto m = compile(mb);
+    const auto out = run_bytes(*m, {{1}, to_bytes<float>({1.0f, 3.0f})});
+    EXPECT_EQ(from_bytes<float>(out[0]), (std::vector<float>{12.0f, 16.0f}));
+    EXPECT_EQ(from_bytes<float>(out[1]), (std::vector<float>{2.0f, 6.0f}));
+}
+
 }  // namespace
 }  // namespace ezemu::testing
