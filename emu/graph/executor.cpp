@@ -35,6 +35,7 @@ public:
         check_memory_budget();
         for (const Step& s : lowered_.steps) max_step_inputs_ = std::max(max_step_inputs_, s.inputs.size());
         for (const Step& s : lowered_.steps) max_step_outputs_ = std::max(max_step_outputs_, s.outputs.size());
+        for (const Step& s : lowered_.steps) idle_steps_.push_back(writes_nothing(s));
     }
 
     const std::vector<TensorInfo>& inputs() const override { return inputs_; }
@@ -49,6 +50,14 @@ public:
 
 private:
     friend class GraphExecutionState;
+
+    // A step whose outputs all have zero elements has nothing to compute, and kernels need not handle empty
+    // buffers (whose pointers may be null): it is skipped.
+    bool writes_nothing(const Step& step) const {
+        for (int v : step.outputs)
+            if (v >= 0 && lowered_.values[static_cast<size_t>(v)].desc.element_count() != 0) return false;
+        return true;
+    }
 
     // Each tensor fits the budget (lowering checks that); all of one context's buffers together must fit too.
     void check_memory_budget() const {
@@ -71,6 +80,7 @@ private:
     LoweredGraph lowered_;
     std::vector<TensorInfo> inputs_, outputs_;
     size_t max_step_inputs_ = 0, max_step_outputs_ = 0;
+    std::vector<char> idle_steps_;  // per step: writes_nothing()
 };
 
 class GraphExecutionState final : public ExecutionState {
@@ -121,6 +131,7 @@ void CompiledGraph::run(ExecutionState& state, const void* const* inputs, void* 
     kernels::onednn::OmpThreadLimit limit(threads_);
     for (size_t s = 0; s < lowered_.steps.size(); ++s) {
         const Step& step = lowered_.steps[s];
+        if (idle_steps_[s]) continue;
         for (size_t i = 0; i < step.inputs.size(); ++i)
             st->step_inputs[i] = step.inputs[i] < 0 ? nullptr : st->addresses[static_cast<size_t>(step.inputs[i])];
         for (size_t i = 0; i < step.outputs.size(); ++i)
