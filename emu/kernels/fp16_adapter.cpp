@@ -104,7 +104,7 @@ std::unique_ptr<Kernel> make_float16_via_float(KernelContext& ctx, KernelFactory
         views[i] = &descs[i];
     }
     KernelContext inner_ctx(ctx.node(), ctx.label(), ctx.opset(), views, ctx.options());
-    inner_ctx.set_fused_activation(ctx.fused_activation());
+    inner_ctx.set_fused_ops(ctx.fused_ops());
     std::unique_ptr<Kernel> inner = float_factory(inner_ctx);
     std::vector<Conversion> narrow;
     for (size_t i = 0; i < inner_ctx.outputs().size(); ++i) {

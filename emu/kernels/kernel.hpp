@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/onnx_model.hpp"
@@ -71,6 +72,8 @@ public:
 
     // True when the kernel applied KernelContext::fused_activation() to output 0.
     virtual bool applies_fused_activation() const { return false; }
+    // True when the kernel reads input 0 / writes output 0 channels-last as KernelContext::channels_last_*() asked.
+    virtual bool takes_channels_last() const { return false; }
 
     // True when the outputs depend only on the inputs' dtypes and shapes (Shape, Size, EyeLike): the graph computes
     // them once at load time even when the inputs are not constant, so run() must not read input data.
@@ -78,7 +81,12 @@ public:
 };
 
 // An activation the graph folds into the producing kernel (the activation node then becomes a view).
-enum class FusedActivation { None, Relu };
+// An elementwise op the graph folds into the producing kernel (the op's node then becomes a view).
+enum class FusedActivation { None, Relu, Clip, Linear, HardSwish };
+struct FusedOp {
+    FusedActivation kind = FusedActivation::None;
+    float a = 0.0f, b = 0.0f;  // Clip: bounds [a, b]; Linear: a * x + b (a Mul or an Add by a scalar constant)
+};
 
 // Everything a kernel factory may look at, and where it declares its outputs.
 class KernelContext {
@@ -93,8 +101,21 @@ public:
     const BuildOptions& options() const { return options_; }
     // Set by the graph when this node's only consumer is an activation the kernel may apply itself; a factory
     // that cannot fuse ignores it, and the graph asks the kernel's applies_fused_activation().
-    FusedActivation fused_activation() const { return fused_; }
-    void set_fused_activation(FusedActivation a) { fused_ = a; }
+    // fused_ops() lists the ops in order; fused_activation() is Relu when the list is exactly one Relu.
+    FusedActivation fused_activation() const {
+        return fused_.size() == 1 && fused_[0].kind == FusedActivation::Relu ? FusedActivation::Relu
+                                                                             : FusedActivation::None;
+    }
+    const std::vector<FusedOp>& fused_ops() const { return fused_; }
+    void set_fused_ops(std::vector<FusedOp> ops) { fused_ = std::move(ops); }
+    // Set by the graph when input 0 arrives, or output 0 should leave, channels-last (NHWC) rather than NCHW; a
+    // kernel that honours it says so with takes_channels_last().
+    bool channels_last_input() const { return channels_last_in_; }
+    bool channels_last_output() const { return channels_last_out_; }
+    void set_channels_last(bool input, bool output) {
+        channels_last_in_ = input;
+        channels_last_out_ = output;
+    }
 
     size_t input_count() const { return inputs_.size(); }
     bool has_input(size_t i) const { return i < inputs_.size() && inputs_[i] != nullptr; }
@@ -129,7 +150,8 @@ private:
     std::vector<const ValueDesc*> inputs_;
     std::vector<ValueDesc> outputs_;
     const BuildOptions& options_;
-    FusedActivation fused_ = FusedActivation::None;
+    std::vector<FusedOp> fused_;
+    bool channels_last_in_ = false, channels_last_out_ = false;
 };
 
 using KernelFactory = std::unique_ptr<Kernel> (*)(KernelContext& ctx);

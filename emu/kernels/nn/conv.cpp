@@ -122,6 +122,9 @@ bool check_conv_bias(KernelContext& ctx, int64_t out_channels) {
 std::unique_ptr<Kernel> make_conv_kernel(KernelContext& ctx, ConvGeometry& g, const std::vector<int64_t>& out,
                                          bool has_bias, ConvReference reference, OnednnConvFactory onednn) {
     g.relu = ctx.fused_activation() == FusedActivation::Relu;
+    if (!g.relu) g.post_ops = ctx.fused_ops();
+    g.channels_last_in = ctx.channels_last_input();
+    g.channels_last_out = ctx.channels_last_output();
     Shape y{g.batch, g.out_channels};
     y.insert(y.end(), out.begin(), out.end());
     ctx.set_output(0, onnx::DataType::Float, y);

@@ -18,6 +18,11 @@ struct ConvGeometry {
     int64_t groups = 1;
     Window3d window;
     bool relu = false;  // a Relu fused into the conv's output
+    // Other ops fused into the conv's output, in order: only the oneDNN kernels apply them (with the reference
+    // kernel their nodes run on their own).
+    std::vector<FusedOp> post_ops;
+    // X is read / Y written channels-last (NHWC); only the oneDNN 2-D Conv kernel honours it.
+    bool channels_last_in = false, channels_last_out = false;
 };
 
 // y[n, m, ...] = b[m] + sum over the group's input channels and the kernel window of x * w; x is

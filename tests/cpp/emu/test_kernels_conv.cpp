@@ -202,6 +202,125 @@ TEST(ConvKernel, FusedReluMatchesUnfusedSemantics) {
     }
 }
 
+// Conv -> Clip with constant bounds: oneDNN applies the Clip as a post-op and the Clip becomes a view. The result
+// equals the unfused graph (the conv output also a graph output) bit for bit, and the reference kernel's within
+// rounding; one-sided bounds and min > max (max everywhere; oneDNN refuses it, so the reference kernel runs)
+// keep the ONNX semantics.
+TEST(ConvKernel, FusedClipMatchesUnfusedSemantics) {
+    ConvCase c{{1, 4, 9, 9}, 6, {3, 3}, 2, {2, 2}, {}, {1, 1, 1, 1}, "", true};
+    std::vector<int64_t> ws{6, 2, 3, 3};
+    const auto x = random_floats(static_cast<size_t>(elements(c.x)), 93);
+    const auto w = random_floats(static_cast<size_t>(elements(ws)), 94);
+    const auto b = random_floats(6, 95);
+    struct Bounds {
+        const char* lo;
+        const char* hi;
+    };
+    for (Bounds bounds : {Bounds{"zero", "six"}, Bounds{"zero", ""}, Bounds{"", "zero"}, Bounds{"six", "zero"}}) {
+        SCOPED_TRACE(std::string(bounds.lo) + " .. " + bounds.hi);
+        // conv_output_too: the conv's output is also a graph output, so the Clip runs on its own.
+        const auto clip_model = [&](bool conv_output_too) {
+            ModelBuilder mb = conv_model(c, false, w, b);
+            mb.model().graph.outputs.clear();
+            mb.initializer("zero", DT::Float, {}, std::vector<float>{0.0f});
+            mb.initializer("six", DT::Float, {}, std::vector<float>{0.25f});
+            std::vector<std::string> ins{"y", bounds.lo};
+            if (*bounds.hi) ins.push_back(bounds.hi);
+            mb.node("Clip", ins, {"r"}).node("Sigmoid", {"r"}, {"s"}).output("s");
+            if (conv_output_too) mb.output("y");
+            return mb;
+        };
+        auto fused = compile(clip_model(false), false);
+        auto unfused = compile(clip_model(true), false);
+        auto reference = compile(clip_model(false), true);
+        const auto got = run_float(*fused, {x});
+        const auto want = run_float(*unfused, {x});
+        ASSERT_EQ(got[0].size(), want[0].size());
+        for (size_t i = 0; i < got[0].size(); ++i) ASSERT_EQ(got[0][i], want[0][i]) << "at " << i;
+        EXPECT_TRUE(all_close(got[0], run_float(*reference, {x})[0], 1e-4, 1e-4));
+    }
+}
+
+// Conv -> Clip -> depthwise Conv -> Relu -> Conv, and a branch of two Convs: the tensors between the convs stay
+// channels-last (NHWC, no reorders), which must not change the result. A 1-D chain (no channels-last kernel) makes
+// lowering fall back to NCHW everywhere.
+TEST(ConvKernel, ChannelsLastChainsMatchTheReferenceKernel) {
+    for (int rank : {2, 1}) {
+        SCOPED_TRACE(rank == 2 ? "2-D" : "1-D");
+        const std::vector<int64_t> one(static_cast<size_t>(rank), 1), three(static_cast<size_t>(rank), 3);
+        const std::vector<int64_t> pads(static_cast<size_t>(2 * rank), 1);
+        std::vector<int64_t> xs{1, 8}, w1{16, 8}, w2{16, 1}, w3{8, 16}, w4{4, 16};
+        for (int d = 0; d < rank; ++d) {
+            xs.push_back(10);
+            w1.push_back(1);
+            w2.push_back(3);
+            w3.push_back(1);
+            w4.push_back(3);
+        }
+        ModelBuilder mb(13);
+        mb.input("x", DT::Float, xs);
+        mb.initializer("w1", DT::Float, w1, random_floats(static_cast<size_t>(elements(w1)), 101));
+        mb.initializer("w2", DT::Float, w2, random_floats(static_cast<size_t>(elements(w2)), 102));
+        mb.initializer("w3", DT::Float, w3, random_floats(static_cast<size_t>(elements(w3)), 103));
+        mb.initializer("w4", DT::Float, w4, random_floats(static_cast<size_t>(elements(w4)), 104));
+        mb.initializer("b1", DT::Float, {16}, random_floats(16, 105));
+        mb.initializer("lo", DT::Float, {}, std::vector<float>{0.0f});
+        mb.initializer("hi", DT::Float, {}, std::vector<float>{0.5f});
+        mb.node("Conv", {"x", "w1", "b1"}, {"c1"}, {attr_ints("kernel_shape", one)});
+        mb.node("Clip", {"c1", "lo", "hi"}, {"r1"});
+        mb.node("Conv", {"r1", "w2"}, {"c2"}, {attr_ints("kernel_shape", three), attr_ints("pads", pads),
+                                              attr_int("group", 16)});
+        mb.node("Relu", {"c2"}, {"r2"});
+        mb.node("Conv", {"r2", "w3"}, {"y"}, {attr_ints("kernel_shape", one)});
+        mb.node("Conv", {"r2", "w4"}, {"z"}, {attr_ints("kernel_shape", three)});
+        mb.output("y").output("z");
+        const auto x = random_floats(static_cast<size_t>(elements(xs)), 106);
+        const auto fast = run_float(*compile(mb, false), {x});
+        const auto ref = run_float(*compile(mb, true), {x});
+        EXPECT_TRUE(all_close(fast[0], ref[0], 1e-4, 1e-4));
+        EXPECT_TRUE(all_close(fast[1], ref[1], 1e-4, 1e-4));
+    }
+}
+
+// Conv -> Mul(Constant node) -> Add -> x * Clip(x + 3, 0, 6) / 6 -> Clip -> Sub -> Add -> Relu: oneDNN applies the
+// chain up to the second Clip as post-ops (the Mul and Add as one a * x + b; one op of each kind, so the Sub, a second
+// Linear, ends it) and those nodes become views. It
+// matches the unfused graph (the conv output also a graph output) and the reference kernel, whose nodes all run on
+// their own. A dense 16-channel conv, so that oneDNN picks its brgemm implementation.
+TEST(ConvKernel, FusedElementwiseChainMatchesUnfusedSemantics) {
+    ConvCase c{{1, 16, 8, 8}, 16, {3, 3}, 1, {}, {}, {1, 1, 1, 1}, "", true};
+    std::vector<int64_t> ws{16, 16, 3, 3};
+    const auto x = random_floats(static_cast<size_t>(elements(c.x)), 96, -3.0f, 3.0f);
+    const auto w = random_floats(static_cast<size_t>(elements(ws)), 97, -0.2f, 0.2f);
+    const auto b = random_floats(16, 98);
+    const auto chain_model = [&](bool conv_output_too) {
+        ModelBuilder mb = conv_model(c, false, w, b);
+        mb.model().graph.outputs.clear();
+        const onnx::Tensor scale = make_tensor("scale", DT::Float, {}, std::vector<float>{1.7f});
+        mb.node("Constant", {}, {"scale"}, {attr_tensor("value", scale)});
+        mb.initializer("shift", DT::Float, {1}, std::vector<float>{-0.3f});
+        mb.initializer("three", DT::Float, {}, std::vector<float>{3.0f});
+        mb.initializer("zero", DT::Float, {}, std::vector<float>{0.0f});
+        mb.initializer("six", DT::Float, {}, std::vector<float>{6.0f});
+        mb.initializer("quarter", DT::Float, {}, std::vector<float>{0.25f});
+        mb.initializer("two", DT::Float, {}, std::vector<float>{2.0f});
+        mb.node("Mul", {"scale", "y"}, {"m"}).node("Add", {"m", "shift"}, {"a"});
+        mb.node("Add", {"a", "three"}, {"a3"}).node("Clip", {"a3", "zero", "six"}, {"c6"});
+        mb.node("Mul", {"a", "c6"}, {"hm"}).node("Div", {"hm", "six"}, {"hs"});
+        mb.node("Clip", {"hs", "quarter", "two"}, {"k"}).node("Sub", {"k", "quarter"}, {"s"});
+        mb.node("Add", {"s", "two"}, {"t"}).node("Relu", {"t"}, {"r"}).output("r");
+        if (conv_output_too) mb.output("y");
+        return mb;
+    };
+    const auto got = run_float(*compile(chain_model(false), false), {x});
+    const auto unfused = run_float(*compile(chain_model(true), false), {x});
+    const auto reference = run_float(*compile(chain_model(false), true), {x});
+    // oneDNN's hardswish multiplies by 1/6 where the graph divides by 6, and a * x + b may round once: a rounding
+    // apart.
+    EXPECT_TRUE(all_close(got[0], unfused[0], 1e-6, 1e-5));
+    EXPECT_TRUE(all_close(got[0], reference[0], 1e-4, 1e-4));
+}
+
 TEST(ConvKernel, ReferenceFunctionWithFusedRelu) {
     kernels::ConvGeometry g;
     g.batch = 1;
