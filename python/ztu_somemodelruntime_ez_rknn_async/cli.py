@@ -2,6 +2,7 @@
 
     ezrknn info MODEL          runtime, versions, inputs, outputs and custom string
     ezrknn run MODEL --runs N  random inputs of the right dtype and shape; output stats and latency
+    ezrknn prepare MODEL -o OUT  write a prepared model (target platform, custom string, remove_weight, sizes)
 """
 from __future__ import annotations
 
@@ -127,6 +128,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from . import model_prep
+
+    try:
+        return model_prep.run_prepare(args)
+    except (ValueError, TypeError, OSError, NotImplementedError, RuntimeError) as e:
+        raise _UsageError(f"cannot prepare {args.model}: {_one_line(e)}") from e
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ezrknn", description="Inspect and time models on an RKNN runtime.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -148,6 +158,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
     run.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     run.set_defaults(handler=_cmd_run)
+
+    from . import model_prep
+
+    prepare = sub.add_parser("prepare", help="write a prepared model (ONNX with RKNN metadata), as toolkit2 "
+                                             "config/build/export would")
+    model_prep.add_prepare_arguments(prepare)
+    prepare.set_defaults(handler=_cmd_prepare)
     return parser
 
 

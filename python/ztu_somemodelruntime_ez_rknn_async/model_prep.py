@@ -1,0 +1,364 @@
+"""Model preparation in the spirit of rknn-toolkit2: config -> load_onnx -> build -> export_rknn.
+
+The emulator's model format is ONNX (DESIGN.md, "Model format of the emulator"): what toolkit2 bakes into a .rknn
+file goes into the ONNX model's ``metadata_props`` here, and ``export_rknn`` writes ONNX under whatever name it is
+given (``model.rknn`` included)::
+
+    from ztu_somemodelruntime_ez_rknn_async.model_prep import RKNN
+
+    rknn = RKNN()
+    rknn.config(target_platform="rk3588", custom_string="RGB")
+    rknn.load_onnx("model.onnx", input_size_list=[[1, 3, 640, 640]])
+    rknn.build(do_quantization=False)
+    rknn.export_rknn("model.rknn")
+
+Pure Python (numpy and onnx): it does not need the compiled runtime, so it also runs on a PC without a board.
+Methods return 0 like toolkit2's; problems raise ValueError / TypeError / FileNotFoundError / NotImplementedError
+naming the option, never a silent -1.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+# Metadata keys the emulator reads (emu/npu/model_metadata.hpp).
+META_CUSTOM_STRING = "rknn.custom_string"
+META_TARGET_PLATFORM = "rknn.target_platform"
+META_REMOVE_WEIGHT = "rknn.remove_weight"
+META_PREPARED_BY = "rknn.prepared_by"
+
+TARGET_PLATFORMS = ("rk3588", "rk3576", "rk3562", "rk3566", "rk3568")
+MAX_CUSTOM_STRING_BYTES = 1023  # RKNN_QUERY_CUSTOM_STRING: char[1024] with its NUL
+
+# Where a remove_weight model says its weights are: the master context given to rknn_init (extend->ctx).
+MASTER_WEIGHT_LOCATION = "rknn.master_context"
+
+# toolkit2 options this helper knows but does not implement yet: any value other than None is refused.
+_NOT_IMPLEMENTED_OPTIONS = (
+    "mean_values", "std_values", "quant_img_RGB2BGR", "quantized_dtype", "quantized_algorithm",
+    "quantized_method", "quantized_hybrid_level", "float_dtype", "optimization_level", "dynamic_input",
+    "compress_weight", "inputs_yuv_fmt", "single_core_mode", "model_pruning", "op_target", "sparse_infer",
+    "enable_flash_attention", "auto_hybrid", "remove_reshape", "quantize_weight",
+)
+_IMPLEMENTED_OPTIONS = ("custom_string", "target_platform", "remove_weight")
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError as e:  # pragma: no cover - the test extra installs it
+        raise ImportError("model preparation needs the 'onnx' package: pip install onnx") from e
+    return onnx
+
+
+def _path(value: Any, what: str) -> str:
+    if isinstance(value, (str, os.PathLike)):
+        text = os.fspath(value)
+        if isinstance(text, str) and text:
+            return text
+    raise TypeError(f"{what} must be a non-empty path (str or os.PathLike), got {value!r}")
+
+
+def _check_custom_string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"custom_string must be a str, got {type(value).__name__}")
+    if "\0" in value:
+        raise ValueError("custom_string must not contain NUL characters (the runtime returns a C string)")
+    size = len(value.encode("utf-8"))
+    if size > MAX_CUSTOM_STRING_BYTES:
+        raise ValueError(f"custom_string is {size} bytes in UTF-8; RKNN_QUERY_CUSTOM_STRING holds at most "
+                         f"{MAX_CUSTOM_STRING_BYTES}")
+    return value
+
+
+def _check_target_platform(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"target_platform must be a str, got {type(value).__name__}")
+    name = value.strip().lower()
+    if name not in TARGET_PLATFORMS:
+        raise ValueError(f"target_platform {value!r} is not one of {', '.join(TARGET_PLATFORMS)}")
+    return name
+
+
+def _check_bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be True or False, got {value!r}")
+    return value
+
+
+def _check_shape(value: Any, what: str) -> List[int]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{what} must be a list of ints, got {value!r}")
+    dims = []
+    for d in value:
+        if isinstance(d, bool) or not isinstance(d, int):
+            raise TypeError(f"{what} must be a list of ints, got {value!r}")
+        if d <= 0:
+            raise ValueError(f"{what} has dim {d}; every dim must be > 0")
+        dims.append(int(d))
+    return dims
+
+
+class RKNN:
+    """Prepares an ONNX model for the runtime: toolkit2's RKNN() object for the options implemented so far
+    (custom_string, target_platform, remove_weight, input_size_list)."""
+
+    def __init__(self, verbose: bool = False, verbose_file: Optional[str] = None) -> None:
+        if verbose_file is not None:
+            raise NotImplementedError("RKNN(verbose_file=...) is not implemented yet; log to stderr with verbose=True")
+        self._verbose = _check_bool(verbose, "verbose")
+        self._config: Dict[str, Any] = {}
+        self._source = None  # onnx.ModelProto as loaded
+        self._source_name = ""
+        self._input_sizes: Dict[str, List[int]] = {}
+        self._built = None  # onnx.ModelProto after build()
+
+    def _log(self, text: str) -> None:
+        if self._verbose:
+            print(f"I model_prep: {text}", file=sys.stderr)
+
+    # --- config ------------------------------------------------------------------------------------------------
+
+    def config(self, **options: Any) -> int:
+        """Sets conversion options. Implemented: custom_string (str, at most 1023 UTF-8 bytes), target_platform
+        (rk3588, rk3576, rk3562, rk3566, rk3568), remove_weight (bool: write a weight-less slave model whose
+        float weights come from a master context at rknn_init). Other toolkit2 options raise NotImplementedError
+        unless None; unknown names raise TypeError."""
+        checked: Dict[str, Any] = {}
+        for name, value in options.items():
+            if name == "custom_string":
+                checked[name] = _check_custom_string(value)
+            elif name == "target_platform":
+                checked[name] = _check_target_platform(value)
+            elif name == "remove_weight":
+                checked[name] = _check_bool(value, "remove_weight")
+            elif name in _NOT_IMPLEMENTED_OPTIONS:
+                if value is not None:
+                    raise NotImplementedError(f"config option {name} is not implemented yet by this model "
+                                              f"preparation helper; leave it out (or None)")
+            else:
+                known = ", ".join(_IMPLEMENTED_OPTIONS + _NOT_IMPLEMENTED_OPTIONS)
+                raise TypeError(f"config() got an unknown option {name!r}; known options: {known}")
+        self._config.update(checked)
+        self._built = None
+        return 0
+
+    # --- load --------------------------------------------------------------------------------------------------
+
+    def load_onnx(self, model: Any, inputs: Optional[Sequence[str]] = None,
+                  input_size_list: Optional[Sequence[Sequence[int]]] = None, **unsupported: Any) -> int:
+        """Loads an ONNX model (a path, or an onnx.ModelProto). ``inputs`` names graph inputs (the order that
+        ``input_size_list`` follows; default: every graph input in order). ``input_size_list`` gives one full
+        shape per input and pins its symbolic dims; static dims must match."""
+        onnx = _onnx()
+        for name, value in unsupported.items():
+            if name in ("input_initial_val", "outputs"):
+                if value is not None:
+                    raise NotImplementedError(f"load_onnx option {name} is not implemented yet; leave it out")
+            else:
+                raise TypeError(f"load_onnx() got an unknown option {name!r}")
+        if isinstance(model, onnx.ModelProto):
+            proto = copy.deepcopy(model)
+            self._source_name = "<ModelProto>"
+        else:
+            path = _path(model, "model")
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"model: no such file {path!r}")
+            proto = onnx.load(path)
+            self._source_name = path
+
+        graph_inputs = _graph_inputs(proto)
+        names = list(graph_inputs) if inputs is None else self._check_input_names(inputs, graph_inputs)
+        sizes: Dict[str, List[int]] = {}
+        if input_size_list is not None:
+            if isinstance(input_size_list, (str, bytes)) or not isinstance(input_size_list, Sequence):
+                raise TypeError(f"input_size_list must be a list of shapes, got {input_size_list!r}")
+            if len(input_size_list) != len(names):
+                raise ValueError(f"input_size_list has {len(input_size_list)} shape(s) but the model takes "
+                                 f"{len(names)} input(s): {', '.join(names)}")
+            for name, shape in zip(names, input_size_list):
+                dims = _check_shape(shape, f"input_size_list entry for input '{name}'")
+                _check_fits(name, graph_inputs[name], dims)
+                sizes[name] = dims
+        self._source = proto
+        self._input_sizes = sizes
+        self._built = None
+        self._log(f"loaded {self._source_name}: inputs {', '.join(names)}")
+        return 0
+
+    @staticmethod
+    def _check_input_names(inputs: Any, graph_inputs: Dict[str, Any]) -> List[str]:
+        if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
+            raise TypeError(f"inputs must be a list of input names, got {inputs!r}")
+        names = []
+        for name in inputs:
+            if not isinstance(name, str):
+                raise TypeError(f"inputs must be a list of input names, got {inputs!r}")
+            if name not in graph_inputs:
+                raise ValueError(f"inputs: {name!r} is not a graph input (inputs are {', '.join(graph_inputs)}); "
+                                 f"cutting the graph at inner tensors is not implemented yet")
+            if name in names:
+                raise ValueError(f"inputs: {name!r} is listed twice")
+            names.append(name)
+        return names
+
+    # --- build -------------------------------------------------------------------------------------------------
+
+    def build(self, do_quantization: bool = False, dataset: Optional[str] = None, **unsupported: Any) -> int:
+        """Applies the configuration to the loaded model. Quantization is not implemented yet."""
+        onnx = _onnx()
+        for name, value in unsupported.items():
+            if name == "rknn_batch_size":
+                if value is not None:
+                    raise NotImplementedError("build option rknn_batch_size is not implemented yet; leave it out")
+            else:
+                raise TypeError(f"build() got an unknown option {name!r}")
+        if _check_bool(do_quantization, "do_quantization"):
+            raise NotImplementedError("build(do_quantization=True): int8 quantization is not implemented yet by "
+                                      "this model preparation helper; build with do_quantization=False")
+        if dataset is not None:
+            raise ValueError("build(dataset=...) is only used with do_quantization=True, which is not implemented "
+                             "yet; leave dataset out")
+        if self._source is None:
+            raise RuntimeError("build(): no model loaded; call load_onnx() first")
+
+        model = copy.deepcopy(self._source)
+        for value_info in model.graph.input:
+            if value_info.name in self._input_sizes:
+                _pin_shape(value_info, self._input_sizes[value_info.name])
+        removed = _remove_weights(model) if self._config.get("remove_weight") else 0
+        meta = {p.key: p.value for p in model.metadata_props}
+        for key in (META_CUSTOM_STRING, META_TARGET_PLATFORM, META_REMOVE_WEIGHT):
+            meta.pop(key, None)
+        if "custom_string" in self._config:
+            meta[META_CUSTOM_STRING] = self._config["custom_string"]
+        if "target_platform" in self._config:
+            meta[META_TARGET_PLATFORM] = self._config["target_platform"]
+        if self._config.get("remove_weight"):
+            meta[META_REMOVE_WEIGHT] = "1"
+        meta[META_PREPARED_BY] = "ztu_somemodelruntime_ez_rknn_async.model_prep"
+        del model.metadata_props[:]
+        onnx.helper.set_model_props(model, meta)
+        self._built = model
+        self._log(f"built {self._source_name}" + (f": removed {removed} weight(s)" if removed else ""))
+        return 0
+
+    # --- export ------------------------------------------------------------------------------------------------
+
+    def export_rknn(self, export_path: PathLike, **unsupported: Any) -> int:
+        """Writes the built model (ONNX, whatever the file name says) to ``export_path``."""
+        onnx = _onnx()
+        for name in unsupported:
+            raise TypeError(f"export_rknn() got an unknown option {name!r}")
+        path = _path(export_path, "export_path")
+        if self._built is None:
+            raise RuntimeError("export_rknn(): nothing built; call load_onnx() and build() first")
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise FileNotFoundError(f"export_path: folder {parent!r} does not exist")
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"export_path {path!r} is a folder; give a file name")
+        onnx.save(self._built, path)
+        self._log(f"exported {path}")
+        return 0
+
+    def release(self) -> None:
+        """Drops the loaded and built models (toolkit2 scripts end with it)."""
+        self._source = None
+        self._built = None
+
+
+def _graph_inputs(model: Any) -> Dict[str, Any]:
+    """Graph inputs that are not initializers (IR < 4 models list weights as inputs too)."""
+    weights = {t.name for t in model.graph.initializer}
+    return {vi.name: vi for vi in model.graph.input if vi.name not in weights}
+
+
+def _check_fits(name: str, value_info: Any, dims: List[int]) -> None:
+    tensor_type = value_info.type.tensor_type
+    if not value_info.type.HasField("tensor_type"):
+        raise ValueError(f"input_size_list: input '{name}' is not a tensor")
+    if not tensor_type.HasField("shape"):
+        return  # rank unknown: the given shape defines it
+    model_dims = tensor_type.shape.dim
+    if len(model_dims) != len(dims):
+        raise ValueError(f"input_size_list: input '{name}' has rank {len(model_dims)} but the shape given is "
+                         f"{dims} (rank {len(dims)})")
+    for axis, (d, want) in enumerate(zip(model_dims, dims)):
+        if d.HasField("dim_value") and d.dim_value > 0 and d.dim_value != want:
+            raise ValueError(f"input_size_list: input '{name}' has static dim {d.dim_value} at axis {axis} but "
+                             f"the shape given is {dims}")
+
+
+def _pin_shape(value_info: Any, dims: List[int]) -> None:
+    shape = value_info.type.tensor_type.shape
+    del shape.dim[:]
+    for d in dims:
+        shape.dim.add().dim_value = d
+
+
+def _remove_weights(model: Any) -> int:
+    """Strips the payload of every floating-point initializer of the main graph, keeping name, dtype and dims.
+    The tensor is marked as external data at MASTER_WEIGHT_LOCATION: the runtime takes it by name from the master
+    context. Integer initializers (shapes, axes, indices) stay: they may differ between resolutions."""
+    from onnx import TensorProto
+
+    floats = {TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16, TensorProto.DOUBLE}
+    removed = 0
+    for t in model.graph.initializer:
+        if t.data_type not in floats or t.data_location == TensorProto.EXTERNAL:
+            continue
+        for field in ("raw_data", "float_data", "int32_data", "double_data"):
+            t.ClearField(field)
+        t.data_location = TensorProto.EXTERNAL
+        del t.external_data[:]
+        entry = t.external_data.add()
+        entry.key = "location"
+        entry.value = MASTER_WEIGHT_LOCATION
+        removed += 1
+    return removed
+
+
+# --- command line ------------------------------------------------------------------------------------------------
+
+def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``ezrknn prepare``."""
+    parser.add_argument("model", metavar="MODEL", help="the ONNX model to prepare")
+    parser.add_argument("-o", "--output", required=True, help="where to write the prepared model (e.g. out.rknn)")
+    parser.add_argument("--target-platform", help=f"one of {', '.join(TARGET_PLATFORMS)}")
+    parser.add_argument("--custom-string", help="text returned by RKNN_QUERY_CUSTOM_STRING (at most 1023 bytes)")
+    parser.add_argument("--remove-weight", action="store_true",
+                        help="write a weight-less slave model that takes its weights from a master context")
+    parser.add_argument("--input-size", action="append", metavar="D0,D1,...",
+                        help="full shape of the next graph input, e.g. 1,3,224,224 (repeat once per input)")
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    """Runs ``ezrknn prepare``; raises ValueError/TypeError/FileNotFoundError/NotImplementedError on bad input."""
+    options: Dict[str, Any] = {}
+    if args.target_platform is not None:
+        options["target_platform"] = args.target_platform
+    if args.custom_string is not None:
+        options["custom_string"] = args.custom_string
+    if args.remove_weight:
+        options["remove_weight"] = True
+    sizes = None
+    if args.input_size:
+        sizes = []
+        for text in args.input_size:
+            try:
+                sizes.append([int(d) for d in text.split(",")])
+            except ValueError:
+                raise ValueError(f"--input-size {text!r} must be comma-separated integers, e.g. 1,3,224,224")
+    rknn = RKNN()
+    rknn.config(**options)
+    rknn.load_onnx(args.model, input_size_list=sizes)
+    rknn.build(do_quantization=False)
+    rknn.export_rknn(args.output)
+    print(f"wrote {args.output}")
+    return 0
