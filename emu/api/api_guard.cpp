@@ -28,6 +28,14 @@ int not_implemented(const char* function) noexcept
     return RKNN_ERR_FAIL;
 }
 
+void throw_context_busy(const char* function, rknn_context handle)
+{
+    throw npu::RknnError(RKNN_ERR_FAIL, "context " + std::to_string(static_cast<uint64_t>(handle)) +
+                                            " is in use by another thread (" + function +
+                                            " called while another call on it, e.g. rknn_run, is in progress); "
+                                            "give each thread its own context (rknn_dup_context)");
+}
+
 std::shared_ptr<npu::Context> find_context(rknn_context handle)
 {
     std::shared_ptr<npu::Context> context = npu::ContextRegistry::instance().find(static_cast<uint64_t>(handle));

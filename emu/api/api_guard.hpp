@@ -43,13 +43,24 @@ int guarded(const char* function, Body&& body) noexcept
     }
 }
 
-// Runs body(Context&) with the context's mutex held, so two threads using one handle cannot corrupt it.
+// RKNN_ERR_FAIL for a call on a context another thread is using right now (see with_context).
+[[noreturn]] void throw_context_busy(const char* function, rknn_context handle);
+
+// Runs body(Context&) with the context's mutex held. A context serves one thread at a time (rknn-api.md §6): a
+// call that finds it busy fails at once instead of queueing behind a run, which would hide the application's
+// race. rknn_destroy is the exception and waits (it locks the mutex itself).
 template <typename Body>
 int with_context(const char* function, rknn_context handle, Body&& body) noexcept
 {
     return guarded(function, [&]() -> int {
         const std::shared_ptr<npu::Context> context = find_context(handle);
-        std::lock_guard<std::mutex> lock(context->mutex());
+        std::unique_lock<std::mutex> lock(context->mutex(), std::try_to_lock);
+        if (!lock.owns_lock()) {
+            // A destroy in progress holds the mutex too: report the handle as gone rather than as busy.
+            if (!npu::ContextRegistry::instance().find(static_cast<uint64_t>(handle)))
+                throw npu::RknnError(RKNN_ERR_CTX_INVALID, "the context was destroyed");
+            throw_context_busy(function, handle);
+        }
         if (context->destroyed()) throw npu::RknnError(RKNN_ERR_CTX_INVALID, "the context was destroyed");
         return body(*context);
     });

@@ -6,28 +6,27 @@
 #include "api/log.hpp"
 #include "api/runtime_version.hpp"
 #include "npu/c_enum.hpp"
+#include "npu/fault_injector.hpp"
 #include "npu/loaded_model.hpp"
+#include "npu/model_buffer_memory.hpp"
 #include "npu/model_bytes.hpp"
 #include "npu/model_metadata.hpp"
 #include "npu/platform.hpp"
+#include "npu/timing_model.hpp"
 
 using ezemu::npu::RknnError;
 
 namespace {
 
-// Flags whose contract needs machinery the emulator does not have yet (external memory, fences, a weight-less
-// model, an NPU-memory model buffer). Accepting them silently would break the caller's assumptions.
+// Flags whose contract needs machinery the emulator does not have yet (fences). Accepting them silently would break
+// the caller's assumptions.
 struct UnsupportedFlag {
     uint32_t bit;
     const char* name;
 };
 constexpr UnsupportedFlag kUnsupportedFlags[] = {
-    {RKNN_FLAG_MEM_ALLOC_OUTSIDE, "RKNN_FLAG_MEM_ALLOC_OUTSIDE"},
-    {RKNN_FLAG_SHARE_WEIGHT_MEM, "RKNN_FLAG_SHARE_WEIGHT_MEM"},
     {RKNN_FLAG_FENCE_IN_OUTSIDE, "RKNN_FLAG_FENCE_IN_OUTSIDE"},
     {RKNN_FLAG_FENCE_OUT_OUTSIDE, "RKNN_FLAG_FENCE_OUT_OUTSIDE"},
-    {RKNN_FLAG_INTERNAL_ALLOC_OUTSIDE, "RKNN_FLAG_INTERNAL_ALLOC_OUTSIDE"},
-    {RKNN_FLAG_MODEL_BUFFER_ZERO_COPY, "RKNN_FLAG_MODEL_BUFFER_ZERO_COPY"},
 };
 
 // Flags that change nothing observable on a CPU: priorities, perf collection, SRAM, cache flushing, GPU fallback,
@@ -38,9 +37,14 @@ constexpr uint32_t kHarmlessFlags = RKNN_FLAG_PRIOR_MEDIUM | RKNN_FLAG_PRIOR_LOW
                                     RKNN_FLAG_SHARE_SRAM | RKNN_FLAG_DISABLE_PROC_HIGH_PRIORITY |
                                     RKNN_FLAG_DISABLE_FLUSH_INPUT_MEM_CACHE | RKNN_FLAG_DISABLE_FLUSH_OUTPUT_MEM_CACHE;
 
+// Zero-copy flags, handled by rknn_init with the memory API (rknn_memory_api.cpp).
+constexpr uint32_t kOutsideMemoryFlags =
+    RKNN_FLAG_MEM_ALLOC_OUTSIDE | RKNN_FLAG_INTERNAL_ALLOC_OUTSIDE | RKNN_FLAG_MODEL_BUFFER_ZERO_COPY;
+
 void check_init_flags(uint32_t flags)
 {
-    uint32_t known = kHarmlessFlags;
+    uint32_t known = kHarmlessFlags | RKNN_FLAG_SHARE_WEIGHT_MEM  // the weight master is found by rknn_init
+                     | kOutsideMemoryFlags;
     for (const UnsupportedFlag& f : kUnsupportedFlags) {
         if (flags & f.bit) {
             throw RknnError(RKNN_ERR_FAIL, std::string("flag ") + f.name +
@@ -55,6 +59,30 @@ void check_init_flags(uint32_t flags)
         ezemu::api::log_line(ezemu::api::LogLevel::Warning,
                              std::string("rknn_init: ignoring unknown flag bits ") + bits);
     }
+}
+
+// RKNN_FLAG_SHARE_WEIGHT_MEM: the model of the live context in extend->ctx, whose weights the new (remove_weight)
+// model uses by name. Null without the flag.
+std::shared_ptr<const ezemu::npu::LoadedModel> weight_master(uint32_t flags, const rknn_init_extend* extend)
+{
+    if (!(flags & RKNN_FLAG_SHARE_WEIGHT_MEM)) return nullptr;
+    if (!extend) {
+        throw RknnError(RKNN_ERR_PARAM_INVALID, "RKNN_FLAG_SHARE_WEIGHT_MEM needs extend->ctx = the master context, "
+                                                "but extend is NULL");
+    }
+    if (extend->ctx == 0) {
+        throw RknnError(RKNN_ERR_PARAM_INVALID, "RKNN_FLAG_SHARE_WEIGHT_MEM needs extend->ctx = the master context, "
+                                                "but extend->ctx is 0: init the master first and pass its context");
+    }
+    const auto master = ezemu::npu::ContextRegistry::instance().find(static_cast<uint64_t>(extend->ctx));
+    if (master) {
+        std::lock_guard<std::mutex> lock(master->mutex());
+        if (!master->destroyed()) return master->shared_model();
+    }
+    throw RknnError(RKNN_ERR_CTX_INVALID, "RKNN_FLAG_SHARE_WEIGHT_MEM: extend->ctx " +
+                                              std::to_string(static_cast<uint64_t>(extend->ctx)) +
+                                              " is not a live context (never created, or already destroyed); pass "
+                                              "the master context while it is alive");
 }
 
 std::string describe_dims(const rknn_tensor_attr& a)
@@ -104,10 +132,10 @@ extern "C" {
 EZEMU_EXPORT int rknn_init(rknn_context* context, void* model, uint32_t size, uint32_t flag,
                            rknn_init_extend* extend)
 {
-    (void)extend;  // only the unsupported flags give it a meaning
     return ezemu::api::guarded("rknn_init", [&]() -> int {
         ezemu::api::require_pointer(context, "context");
         *context = 0;
+        ezemu::npu::apply_injected_fault("init");
         if (!model) {
             throw RknnError(RKNN_ERR_PARAM_INVALID,
                             size ? "model is NULL" : "model is NULL (with size 0 it must be a model file path)");
@@ -115,24 +143,40 @@ EZEMU_EXPORT int rknn_init(rknn_context* context, void* model, uint32_t size, ui
         check_init_flags(flag);
         const ezemu::npu::Platform& platform = ezemu::npu::platform_from_environment();
 
-        std::shared_ptr<const ezemu::npu::ModelBytes> bytes =
-            size ? ezemu::npu::copy_model_buffer(model, size)
-                 : ezemu::npu::map_model_file(std::string(static_cast<const char*>(model)));
+        rknn_tensor_mem model_memory{};
+        std::shared_ptr<const ezemu::npu::ModelBytes> bytes;
+        if (flag & RKNN_FLAG_MODEL_BUFFER_ZERO_COPY) {
+            bytes = ezemu::npu::view_model_in_memory(model, size, extend, model_memory);
+        } else {
+            bytes = size ? ezemu::npu::copy_model_buffer(model, size)
+                         : ezemu::npu::map_model_file(std::string(static_cast<const char*>(model)));
+            model_memory = ezemu::npu::describe_model_memory(*bytes);
+        }
         ezemu::npu::LoadOptions options;
         options.platform = &platform;
         options.exact_fp32 = ezemu::npu::exact_fp32_from_environment();
+        options.weight_master = weight_master(flag, extend);
         std::shared_ptr<const ezemu::npu::LoadedModel> loaded =
             ezemu::npu::LoadedModel::load(std::move(bytes), options);
 
         const std::string& target = loaded->metadata().target_platform;
         if (!target.empty() && target != platform.name) {
-            ezemu::api::log_line(ezemu::api::LogLevel::Warning,
-                                 "rknn_init: the model was prepared for " + target + " but the emulated platform is " +
-                                     std::string(platform.name) + " (set " + ezemu::npu::kPlatformEnv + "=" + target +
-                                     " to match)");
+            // The vendor runtime refuses a model compiled for another SoC (rknn-api.md §7.1), and so does the emulator.
+            throw RknnError(RKNN_ERR_TARGET_PLATFORM_UNMATCH,
+                            "This rknn model is for " + target + ", but current platform is " +
+                                std::string(platform.name) + "; set " + ezemu::npu::kPlatformEnv + "=" + target +
+                                " to emulate that platform, or prepare the model with target_platform=" +
+                                std::string(platform.name));
         }
+        const ezemu::npu::LatencyModel latency = ezemu::npu::LatencyModel::select(
+            loaded->compiled().model().metadata(ezemu::npu::kMetaLatencyUs), platform.core_count);
 
         auto ctx = std::make_shared<ezemu::npu::Context>(loaded);
+        ctx->set_latency(latency);
+        ctx->set_model_memory(model_memory);
+        ctx->require_outside_memory((flag & RKNN_FLAG_MEM_ALLOC_OUTSIDE) != 0,
+                                    (flag & (RKNN_FLAG_MEM_ALLOC_OUTSIDE | RKNN_FLAG_INTERNAL_ALLOC_OUTSIDE)) != 0);
+        if (flag & RKNN_FLAG_COLLECT_PERF_MASK) ctx->enable_perf_detail();
         const uint64_t handle = ezemu::npu::ContextRegistry::instance().add(std::move(ctx));
         *context = static_cast<rknn_context>(handle);
         log_model_information(*loaded, handle);
@@ -146,14 +190,24 @@ EZEMU_EXPORT int rknn_dup_context(rknn_context* context_in, rknn_context* contex
         ezemu::api::require_pointer(context_in, "context_in");
         ezemu::api::require_pointer(context_out, "context_out");
         std::shared_ptr<const ezemu::npu::LoadedModel> model;
+        ezemu::npu::LatencyModel latency;
+        bool perf_detail = false;
+        rknn_tensor_mem model_memory{};
         {
             const auto source = ezemu::api::find_context(*context_in);
             std::lock_guard<std::mutex> lock(source->mutex());
             if (source->destroyed()) throw RknnError(RKNN_ERR_CTX_INVALID, "context_in was destroyed");
             model = source->shared_model();
+            latency = source->latency();
+            perf_detail = source->perf_detail_enabled();
+            model_memory = source->model_memory();
         }
-        // The dup shares the loaded model; its execution state, inputs, outputs and core mask are its own.
+        // The dup shares the loaded model, its latency and init flags; its execution state, inputs, outputs and
+        // core mask are its own.
         auto ctx = std::make_shared<ezemu::npu::Context>(std::move(model));
+        ctx->set_latency(latency);
+        if (perf_detail) ctx->enable_perf_detail();
+        ctx->set_model_memory(model_memory);
         *context_out = static_cast<rknn_context>(ezemu::npu::ContextRegistry::instance().add(std::move(ctx)));
         return RKNN_SUCC;
     });
@@ -171,6 +225,7 @@ EZEMU_EXPORT int rknn_destroy(rknn_context context)
         // Waits for a call in flight on another thread; the context is freed when the last reference goes.
         std::lock_guard<std::mutex> lock(ctx->mutex());
         ctx->mark_destroyed();
+        ctx->custom_ops().release();  // the plugins' destroy callbacks run here, not when the last reference goes
         return RKNN_SUCC;
     });
 }

@@ -4,6 +4,7 @@
 
 #include "api/api_guard.hpp"
 #include "npu/context.hpp"
+#include "npu/fault_injector.hpp"
 
 using ezemu::npu::RknnError;
 
@@ -25,6 +26,7 @@ EZEMU_EXPORT int rknn_run(rknn_context context, rknn_run_extend* extend)
             throw RknnError(RKNN_ERR_FAIL, "non-blocking runs (rknn_run_extend.non_block = 1, with rknn_wait) are "
                                            "not implemented by the ezrknn emulator yet; pass non_block = 0 or NULL");
         }
+        ezemu::npu::apply_injected_fault("run");
         const uint64_t frame = ctx.run();
         if (extend) extend->frame_id = frame;
         return RKNN_SUCC;
@@ -43,6 +45,7 @@ EZEMU_EXPORT int rknn_outputs_get(rknn_context context, uint32_t n_outputs, rknn
 {
     return ezemu::api::with_context("rknn_outputs_get", context, [&](ezemu::npu::Context& ctx) -> int {
         ezemu::api::require_pointer(outputs, "outputs");
+        ezemu::npu::apply_injected_fault("outputs_get");
         ctx.get_outputs(n_outputs, outputs, extend);
         return RKNN_SUCC;
     });

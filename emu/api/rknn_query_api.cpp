@@ -7,6 +7,7 @@
 #include "npu/c_enum.hpp"
 #include "npu/c_string.hpp"
 #include "npu/context.hpp"
+#include "npu/tensor_memory.hpp"
 
 using ezemu::npu::RknnError;
 
@@ -51,7 +52,11 @@ Struct& result_struct(void* info, uint32_t size, int cmd, const char* struct_nam
     return *static_cast<Struct*>(info);
 }
 
-void fill_attr(const std::vector<ezemu::npu::IoTensor>& tensors, rknn_tensor_attr& attr, int cmd, const char* kind)
+// Which of a tensor's attrs a query reports.
+enum class AttrView { Normal, Native, NativeNhwc };
+
+void fill_attr(const std::vector<ezemu::npu::IoTensor>& tensors, rknn_tensor_attr& attr, int cmd, const char* kind,
+               AttrView view = AttrView::Normal)
 {
     const uint32_t index = attr.index;
     if (index >= tensors.size()) {
@@ -59,12 +64,13 @@ void fill_attr(const std::vector<ezemu::npu::IoTensor>& tensors, rknn_tensor_att
                                                     " is out of range; the model has " +
                                                     std::to_string(tensors.size()) + " " + kind);
     }
-    attr = tensors[index].attr;
+    const ezemu::npu::IoTensor& t = tensors[index];
+    attr = view == AttrView::Native ? t.native : view == AttrView::NativeNhwc ? t.native_nhwc : t.attr;
 }
 
 uint32_t clamp_to_u32(uint64_t value) { return value > 0xffffffffull ? 0xffffffffu : static_cast<uint32_t>(value); }
 
-int query(ezemu::npu::Context& ctx, int cmd, void* info, uint32_t size)
+int query(ezemu::npu::Context& ctx, uint64_t handle, int cmd, void* info, uint32_t size)
 {
     const ezemu::npu::LoadedModel& model = ctx.model();
     switch (cmd) {
@@ -98,14 +104,16 @@ int query(ezemu::npu::Context& ctx, int cmd, void* info, uint32_t size)
     case RKNN_QUERY_MEM_SIZE: {
         auto& r = result_struct<rknn_mem_size>(info, size, cmd, "rknn_mem_size");
         std::memset(&r, 0, sizeof r);
-        const uint64_t weights = model.compiled().weight_bytes();
+        const uint64_t weights = model.weight_bytes();  // a shared-weight slave counts none of its master's
         const uint64_t internal = model.compiled().internal_bytes();
         uint64_t io = 0;
         for (const auto& t : model.inputs()) io += t.attr.size_with_stride;
         for (const auto& t : model.outputs()) io += t.attr.size_with_stride;
         r.total_weight_size = clamp_to_u32(weights);
         r.total_internal_size = clamp_to_u32(internal);
-        r.total_dma_allocated_size = weights + internal + io;
+        // Memory the caller created on this context counts too (rknn_create_mem on a board is DMA memory).
+        r.total_dma_allocated_size =
+            weights + internal + io + ezemu::npu::TensorMemoryRegistry::instance().allocated_bytes(handle);
         return RKNN_SUCC;  // no SRAM is emulated: total/free SRAM stay 0
     }
     case RKNN_QUERY_CUSTOM_STRING: {
@@ -131,15 +139,34 @@ int query(ezemu::npu::Context& ctx, int cmd, void* info, uint32_t size)
         r.n_dims = a.n_dims;
         return RKNN_SUCC;
     }
-    case RKNN_QUERY_PERF_DETAIL:
-    case RKNN_QUERY_NATIVE_INPUT_ATTR:
-    case RKNN_QUERY_NATIVE_OUTPUT_ATTR:
-    case RKNN_QUERY_NATIVE_NHWC_INPUT_ATTR:
-    case RKNN_QUERY_NATIVE_NHWC_OUTPUT_ATTR:
-    case RKNN_QUERY_DEVICE_MEM_INFO:
+    case RKNN_QUERY_PERF_DETAIL: {
+        auto& r = result_struct<rknn_perf_detail>(info, size, cmd, "rknn_perf_detail");
+        const std::string& text = ctx.perf_detail_text();
+        r.perf_data = const_cast<char*>(text.c_str());  // owned by the context until the next run or destroy
+        r.data_len = text.size() + 1;
+        return RKNN_SUCC;
+    }
+    case RKNN_QUERY_NATIVE_INPUT_ATTR:  // = NATIVE_NC1HWC2_INPUT_ATTR
     case RKNN_QUERY_CURRENT_NATIVE_INPUT_ATTR:
+        fill_attr(model.inputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd, "inputs",
+                  AttrView::Native);
+        return RKNN_SUCC;
+    case RKNN_QUERY_NATIVE_OUTPUT_ATTR:  // = NATIVE_NC1HWC2_OUTPUT_ATTR
     case RKNN_QUERY_CURRENT_NATIVE_OUTPUT_ATTR:
-        return ezemu::api::not_implemented((std::string("rknn_query(") + query_name(cmd) + ")").c_str());
+        fill_attr(model.outputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd,
+                  "outputs", AttrView::Native);
+        return RKNN_SUCC;
+    case RKNN_QUERY_NATIVE_NHWC_INPUT_ATTR:
+        fill_attr(model.inputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd, "inputs",
+                  AttrView::NativeNhwc);
+        return RKNN_SUCC;
+    case RKNN_QUERY_NATIVE_NHWC_OUTPUT_ATTR:
+        fill_attr(model.outputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd,
+                  "outputs", AttrView::NativeNhwc);
+        return RKNN_SUCC;
+    case RKNN_QUERY_DEVICE_MEM_INFO:
+        result_struct<rknn_tensor_mem>(info, size, cmd, "rknn_tensor_mem") = ctx.model_memory();
+        return RKNN_SUCC;
     default:
         throw RknnError(RKNN_ERR_PARAM_INVALID, "unknown query command " + std::to_string(cmd));
     }
@@ -151,6 +178,6 @@ extern "C" EZEMU_EXPORT int rknn_query(rknn_context context, rknn_query_cmd cmd,
 {
     return ezemu::api::with_context("rknn_query", context, [&](ezemu::npu::Context& ctx) -> int {
         ezemu::api::require_pointer(info, "info");
-        return query(ctx, ezemu::npu::raw_enum(cmd), info, size);
+        return query(ctx, static_cast<uint64_t>(context), ezemu::npu::raw_enum(cmd), info, size);
     });
 }

@@ -43,6 +43,11 @@ struct CompileOptions {
 
 class ExecutionState;
 
+namespace graph {
+class CustomOpImplementation;
+struct CustomOpSites;
+}  // namespace graph
+
 class CompiledModel {
 public:
     // Validates every node (unsupported default-domain op → ModelError naming op, opset and node), refuses
@@ -60,6 +65,8 @@ public:
 
     // Op types of nodes outside the default domain: placeholders for custom ops, run only once registered.
     virtual std::vector<std::string> custom_op_types() const = 0;
+    // Nodes of `op_type`, in any domain, that a registered custom op can run (and those it cannot).
+    virtual graph::CustomOpSites custom_op_sites(const std::string& op_type) const = 0;
 
     // Bytes held by initializers (weights) and the peak bytes of intermediate tensors of one ExecutionState.
     virtual size_t weight_bytes() const = 0;
@@ -70,11 +77,22 @@ public:
     // inputs[i] points at dense data of inputs()[i] (its dtype and shape); outputs[i] receives dense data of
     // outputs()[i]. Throws RunError on failure. Not reentrant for one state; different states may run at once.
     virtual void run(ExecutionState& state, const void* const* inputs, void* const* outputs) const = 0;
+
+    // One label per executed step ("Conv node 'conv_1'"), in the order of ExecutionState::step_nanoseconds.
+    virtual std::vector<std::string> step_labels() const = 0;
 };
 
 class ExecutionState {
 public:
     virtual ~ExecutionState() = default;
+    // Runs `op` in place of step `step`'s kernel (a CustomOpSite::step) in this state's runs only; nullptr gives
+    // the step back to its kernel. Throws RunError for a step that does not exist.
+    virtual void set_custom_op(size_t step, std::shared_ptr<graph::CustomOpImplementation> op) = 0;
+
+    // When true, run() stores each step's wall time of the last run here (one per step_labels() entry, 0 for
+    // skipped steps). Off by default, so an ordinary run pays one branch per step.
+    bool time_steps = false;
+    std::vector<int64_t> step_nanoseconds;
 };
 
 }  // namespace ezemu

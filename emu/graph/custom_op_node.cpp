@@ -1,13 +1,51 @@
 #include "graph/custom_op_node.hpp"
 
+#include <unordered_set>
+
 #include "graph/compiled_model.hpp"
 #include "graph/lowered_graph.hpp"
 
 namespace ezemu::graph {
 
 void CustomOpKernel::run(const kernels::RunContext& ctx) const {
-    if (!impl_) throw RunError(message_);
-    impl_->compute(ctx);
+    (void)ctx;
+    throw RunError(message_);
+}
+
+CustomOpSites find_custom_op_sites(const LoweredGraph& lowered, const onnx::Graph& graph, const std::string& op_type) {
+    CustomOpSites found;
+    std::unordered_set<const onnx::Node*> seen;
+    for (size_t s = 0; s < lowered.steps.size(); ++s) {
+        const Step& step = lowered.steps[s];
+        if (!step.node || step.node->op_type != op_type || !seen.insert(step.node).second) continue;
+        if (!step.replaceable) {
+            found.fixed.push_back(step.label + ": the emulator fused it with a neighbouring node at load time");
+            continue;
+        }
+        CustomOpSite site;
+        site.step = s;
+        site.node = step.node;
+        site.label = step.label;
+        site.has_builtin = step.node->is_default_domain();
+        // Inputs after the node's own are outer-scope tensors of subgraph attributes: not the op's business.
+        for (size_t i = 0; i < step.node->inputs.size() && i < step.inputs.size(); ++i) {
+            const int v = step.inputs[i];
+            site.input_names.push_back(v < 0 ? std::string() : lowered.values[static_cast<size_t>(v)].name);
+            site.inputs.push_back(v < 0 ? kernels::ValueDesc{} : lowered.values[static_cast<size_t>(v)].desc);
+        }
+        for (int v : step.outputs) {
+            site.output_names.push_back(v < 0 ? std::string() : lowered.values[static_cast<size_t>(v)].name);
+            site.outputs.push_back(v < 0 ? kernels::ValueDesc{} : lowered.values[static_cast<size_t>(v)].desc);
+        }
+        found.sites.push_back(std::move(site));
+    }
+    for (size_t i = 0; i < graph.nodes.size(); ++i) {
+        const onnx::Node& node = graph.nodes[i];
+        if (node.op_type != op_type || seen.count(&node)) continue;
+        found.fixed.push_back(node.op_type + " node " + node_reference(node, i) +
+                              ": computed at load time (all its inputs are constant) or not needed by any output");
+    }
+    return found;
 }
 
 std::unique_ptr<kernels::Kernel> make_custom_op_placeholder(
@@ -31,7 +69,7 @@ std::unique_ptr<kernels::Kernel> make_custom_op_placeholder(
         for (const onnx::Dim& d : vi->dims) outputs[i].shape.push_back(d.value);
     }
     return std::make_unique<CustomOpKernel>(
-        who + " has no registered implementation; register it with rknn_register_custom_ops", nullptr);
+        who + " has no registered implementation; register it with rknn_register_custom_ops");
 }
 
 }  // namespace ezemu::graph

@@ -3,10 +3,12 @@
 // nothing: the arena, kernel states and pointer tables belong to the ExecutionState.
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <chrono>
 #include <cstring>
 #include <new>
 
 #include "graph/compiled_model.hpp"
+#include "graph/custom_op_node.hpp"
 #include "graph/lowered_graph.hpp"
 #include "graph/memory_budget.hpp"
 #include "kernels/onednn.hpp"
@@ -42,8 +44,16 @@ public:
     const std::vector<TensorInfo>& outputs() const override { return outputs_; }
     const onnx::Model& model() const override { return *model_; }
     std::vector<std::string> custom_op_types() const override { return lowered_.custom_op_types; }
+    CustomOpSites custom_op_sites(const std::string& op_type) const override {
+        return find_custom_op_sites(lowered_, model_->graph, op_type);
+    }
     size_t weight_bytes() const override { return lowered_.weight_bytes; }
     size_t internal_bytes() const override { return lowered_.arena_bytes; }
+    std::vector<std::string> step_labels() const override {
+        std::vector<std::string> labels;
+        for (const Step& s : lowered_.steps) labels.push_back(s.label);
+        return labels;
+    }
 
     std::unique_ptr<ExecutionState> create_state() const override;
     void run(ExecutionState& state, const void* const* inputs, void* const* outputs) const override;
@@ -90,6 +100,12 @@ public:
           step_inputs(model.max_step_inputs_, nullptr), step_outputs(model.max_step_outputs_, nullptr),
           stream(kernels::onednn::cpu_engine()) {
         for (const Step& s : model.lowered_.steps) kernel_states.push_back(s.kernel->create_state());
+        custom_ops.resize(model.lowered_.steps.size());
+    }
+
+    void set_custom_op(size_t step, std::shared_ptr<CustomOpImplementation> op) override {
+        if (step >= custom_ops.size()) throw RunError("set_custom_op: step " + std::to_string(step) + " does not exist");
+        custom_ops[step] = std::move(op);
     }
 
     const CompiledGraph* owner;
@@ -98,6 +114,7 @@ public:
     std::vector<const void*> step_inputs;
     std::vector<void*> step_outputs;
     std::vector<std::unique_ptr<kernels::KernelState>> kernel_states;
+    std::vector<std::shared_ptr<CustomOpImplementation>> custom_ops;  // per step: registered on this context
     dnnl::stream stream;
 };
 
@@ -129,9 +146,11 @@ void CompiledGraph::run(ExecutionState& state, const void* const* inputs, void* 
     }
 
     kernels::onednn::OmpThreadLimit limit(threads_);
+    if (st->time_steps) st->step_nanoseconds.assign(lowered_.steps.size(), 0);
     for (size_t s = 0; s < lowered_.steps.size(); ++s) {
         const Step& step = lowered_.steps[s];
         if (idle_steps_[s]) continue;
+        const auto step_start = st->time_steps ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
         for (size_t i = 0; i < step.inputs.size(); ++i)
             st->step_inputs[i] = step.inputs[i] < 0 ? nullptr : st->addresses[static_cast<size_t>(step.inputs[i])];
         for (size_t i = 0; i < step.outputs.size(); ++i)
@@ -140,7 +159,8 @@ void CompiledGraph::run(ExecutionState& state, const void* const* inputs, void* 
                                       st->arena.data() + step.scratch_offset, st->kernel_states[s].get(),
                                       &st->stream};
         try {
-            step.kernel->run(ctx);
+            if (CustomOpImplementation* op = st->custom_ops[s].get()) op->compute(ctx);
+            else step.kernel->run(ctx);
         } catch (const RunError&) {
             throw;
         } catch (const std::bad_alloc&) {
@@ -148,6 +168,10 @@ void CompiledGraph::run(ExecutionState& state, const void* const* inputs, void* 
         } catch (const std::exception& e) {
             throw RunError(step.label + ": " + e.what());
         }
+        if (st->time_steps)
+            st->step_nanoseconds[s] =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - step_start)
+                    .count();
     }
 
     for (size_t k = 0; k < lowered_.outputs.size(); ++k) {

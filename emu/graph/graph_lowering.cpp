@@ -236,6 +236,7 @@ private:
             // Its producer already applied it (a fused op, or a BatchNormalization folded into a Conv): a view.
             outputs = {ValueDesc{inputs[0]->dtype, inputs[0]->shape, nullptr}};
             step.kernel = kernels::make_view_kernel(inputs[0]->byte_size());
+            step.replaceable = false;
             view_of_channels_last = !step.inputs.empty() && is_channels_last(step.inputs[0]);
         } else {
             kernels::KernelContext ctx(node, step.label, opset_, std::move(inputs), options_);
@@ -250,8 +251,11 @@ private:
             step.kernel = kernels::find_kernel(node.op_type, opset_)->factory(ctx);
             if ((cl_in || cl_out) && (!step.kernel->takes_channels_last() || all_constant)) throw ChannelsLastRefused{};
             produces_channels_last = cl_out;
-            if (chain != chain_after_.end() && step.kernel->applies_fused_activation())
+            if (cl_in || cl_out) step.replaceable = false;
+            if (chain != chain_after_.end() && step.kernel->applies_fused_activation()) {
+                step.replaceable = false;
                 for (const auto& [n, tensor] : chain->second.nodes) fused_nodes_.emplace(n, tensor);
+            }
             if (step.kernel->output_from_shapes_only()) all_constant = true;  // folded: the shapes are static
             outputs = ctx.outputs();
             for (size_t i = 0; i < outputs.size(); ++i)
@@ -310,6 +314,7 @@ private:
         for (size_t i = 0; i < step.inputs.size(); ++i)
             if (step.inputs[i] >= 0) inputs[i] = &g_.values[static_cast<size_t>(step.inputs[i])].desc;
         folded_batch_norms_.insert(pair->second);
+        step.replaceable = false;  // it reads the folded weights, not the node's own
     }
 
     // An If whose condition is known now: the chosen branch's nodes join this graph as if written in its place, and
@@ -356,6 +361,7 @@ private:
             step.node = &node;
             step.label = label;
             step.kernel = kernels::make_view_kernel(from.byte_size());
+            step.replaceable = false;
             step.inputs = {it->second};
             const int step_index = static_cast<int>(g_.steps.size());
             step.outputs = {add_value(node.outputs[k], ValueDesc{from.dtype, from.shape, nullptr}, step_index)};

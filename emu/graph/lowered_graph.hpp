@@ -40,6 +40,9 @@ struct Step {
     std::vector<int> inputs;   // value ids, -1 for an absent optional input
     std::vector<int> outputs;  // value ids, -1 for an omitted optional output
     size_t scratch_offset = 0;
+    // False when the step runs fused with a neighbour (a folded activation or BatchNormalization, a kernel that
+    // applies them, channels-last data): a registered custom op cannot take its place.
+    bool replaceable = true;
 };
 
 struct LoweredGraph {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "kernels/aligned_buffer.hpp"
+#include "kernels/prepared_weight_cache.hpp"
 #include "numerics/fp16.hpp"
 
 namespace ezemu::kernels {
@@ -18,7 +19,7 @@ struct Conversion {
 
 class Float16ViaFloatKernel final : public Kernel {
 public:
-    Float16ViaFloatKernel(std::unique_ptr<Kernel> inner, std::vector<AlignedBuffer> widened,
+    Float16ViaFloatKernel(std::unique_ptr<Kernel> inner, std::vector<std::shared_ptr<const AlignedBuffer>> widened,
                           std::vector<const void*> constant_inputs, std::vector<Conversion> widen,
                           std::vector<Conversion> narrow, size_t output_count)
         : inner_(std::move(inner)), widened_(std::move(widened)), constant_inputs_(std::move(constant_inputs)),
@@ -61,7 +62,7 @@ public:
 
 private:
     std::unique_ptr<Kernel> inner_;
-    std::vector<AlignedBuffer> widened_;         // float copies of constant float16 inputs
+    std::vector<std::shared_ptr<const AlignedBuffer>> widened_;  // float copies of constant float16 inputs
     std::vector<const void*> constant_inputs_;   // per input: its widened constant, or nullptr
     std::vector<Conversion> widen_, narrow_;
     size_t outputs_table_offset_ = 0, output_count_ = 0, inner_scratch_offset_ = 0, scratch_bytes_ = 0;
@@ -79,7 +80,7 @@ std::unique_ptr<Kernel> make_float16_via_float(KernelContext& ctx, KernelFactory
                                                uint32_t keep_float_outputs) {
     std::vector<ValueDesc> descs(ctx.input_count());
     std::vector<const ValueDesc*> views(ctx.input_count(), nullptr);
-    std::vector<AlignedBuffer> widened;
+    std::vector<std::shared_ptr<const AlignedBuffer>> widened;
     std::vector<const void*> constants(ctx.input_count(), nullptr);
     std::vector<Conversion> widen;
     widened.reserve(ctx.input_count());
@@ -93,11 +94,17 @@ std::unique_ptr<Kernel> make_float16_via_float(KernelContext& ctx, KernelFactory
         const size_t count = static_cast<size_t>(v.element_count());
         descs[i] = ValueDesc{onnx::DataType::Float, v.shape, nullptr};
         if (v.is_constant()) {
-            widened.emplace_back(std::max<size_t>(count, 1) * sizeof(float));
-            numerics::halves_to_floats(static_cast<const uint16_t*>(v.data),
-                                       reinterpret_cast<float*>(widened.back().data()), count);
-            descs[i].data = widened.back().data();
-            constants[i] = widened.back().data();
+            // Models on the same float16 weights (shared-weight slaves) share one widened copy.
+            const dnnl::memory::dims dims{static_cast<dnnl::memory::dim>(std::max<size_t>(count, 1))};
+            widened.push_back(PreparedWeightCache::instance().get(
+                v.data, dnnl::memory::desc(dims, dnnl::memory::data_type::f16, dnnl::memory::format_tag::a), 1.0f,
+                dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a),
+                [&](uint8_t* out) {
+                    numerics::halves_to_floats(static_cast<const uint16_t*>(v.data), reinterpret_cast<float*>(out),
+                                               count);
+                }));
+            descs[i].data = widened.back()->data();
+            constants[i] = widened.back()->data();
         } else {
             widen.push_back(Conversion{i, count, 0});
         }

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "npu/io_conversion.hpp"
 #include "npu/rknn_error.hpp"
@@ -24,9 +26,17 @@ std::string hex(uint32_t value)
 
 bool is_single_core_mask(uint32_t mask) { return mask != 0 && (mask & (mask - 1)) == 0; }
 
+// The cores a run with `mask` must hold: 0 = any one idle core (AUTO, and the one core of single-core SoCs).
+uint32_t cores_of_mask(uint32_t mask, const Platform& platform)
+{
+    if (mask == RKNN_NPU_CORE_ALL) return platform.all_cores_mask();
+    return mask & platform.all_cores_mask();
+}
+
 }  // namespace
 
-Context::Context(std::shared_ptr<const LoadedModel> model) : model_(std::move(model))
+Context::Context(std::shared_ptr<const LoadedModel> model)
+    : model_(std::move(model)), cores_(CoreScheduler::for_platform(model_->platform()))
 {
     const LoadedModel& m = *model_;
     state_ = m.compiled().create_state();
@@ -42,6 +52,8 @@ Context::Context(std::shared_ptr<const LoadedModel> model) : model_(std::move(mo
     scratch_.resize(largest);
     input_pointers_.resize(input_data_.size());
     output_pointers_.resize(output_data_.size());
+    input_mems_.resize(input_data_.size());
+    output_mems_.resize(output_data_.size());
 }
 
 Context::~Context()
@@ -58,20 +70,20 @@ void Context::set_core_mask(uint32_t value)
                         "core masks are only valid on multi-core NPUs (rk3588, rk3576); the emulated " +
                             std::string(platform.name) + " has one NPU core, which every run uses");
     }
-    if (value == RKNN_NPU_CORE_AUTO || (is_single_core_mask(value) && (value & platform.all_cores_mask()))) {
+    const bool fits = (value & ~platform.all_cores_mask()) == 0;
+    // Tensor-parallel masks are the enum's combinations only: 0_1 and 0_1_2 (rknn-api.md §7.4); 5 or 6 are not.
+    const bool combination = value == RKNN_NPU_CORE_0_1 || value == RKNN_NPU_CORE_0_1_2;
+    if (value == RKNN_NPU_CORE_AUTO || value == RKNN_NPU_CORE_ALL || (fits && (is_single_core_mask(value) || combination))) {
         core_mask_ = value;
         return;
     }
-    if (value == RKNN_NPU_CORE_0_1 || value == RKNN_NPU_CORE_0_1_2 || value == RKNN_NPU_CORE_ALL) {
-        throw RknnError(RKNN_ERR_PARAM_INVALID,
-                        "core mask " + hex(value) +
-                            " (several cores for one inference) is not supported by the ezrknn emulator yet; use "
-                            "RKNN_NPU_CORE_AUTO or one core (RKNN_NPU_CORE_0, _1, ...)");
-    }
+    // Wording after the vendor's "The core mode 6 is not supported currently".
     throw RknnError(RKNN_ERR_PARAM_INVALID,
-                    "core mask " + hex(value) + " is not valid on " + std::string(platform.name) + " (" +
+                    "core mode " + std::to_string(static_cast<int32_t>(value)) + " (" + hex(value) +
+                        ") is not supported on " + std::string(platform.name) + " (" +
                         std::to_string(platform.core_count) + " NPU cores, mask " + hex(platform.all_cores_mask()) +
-                        "); use RKNN_NPU_CORE_AUTO or one core");
+                        "); use RKNN_NPU_CORE_AUTO, one core, RKNN_NPU_CORE_0_1" +
+                        (platform.core_count >= 3 ? ", RKNN_NPU_CORE_0_1_2" : "") + " or RKNN_NPU_CORE_ALL");
 }
 
 void Context::set_inputs(uint32_t count, const rknn_input* inputs)
@@ -88,11 +100,12 @@ void Context::set_inputs(uint32_t count, const rknn_input* inputs)
                                                         std::to_string(in.index) + ", the model has " +
                                                         std::to_string(tensors.size()) + " inputs");
         }
-        check_input(tensors[in.index], in);
+        check_input(tensors[in.index], model_->platform(), in);
     }
     for (uint32_t i = 0; i < count; ++i) {
         const rknn_input& in = inputs[i];
-        write_input(tensors[in.index], in, input_data_[in.index].data(), scratch_);
+        write_input(tensors[in.index], model_->platform(), in, input_data_[in.index].data(), scratch_);
+        input_mems_[in.index].reset();  // the copying API replaces a zero-copy binding
         input_bound_[in.index] = true;
     }
 }
@@ -108,12 +121,17 @@ uint64_t Context::run()
     }
     if (!missing.empty()) {
         throw RknnError(RKNN_ERR_INPUT_INVALID,
-                        "input " + missing + " has not been set; call rknn_inputs_set for every input first");
+                        "input " + missing +
+                            " has not been set; call rknn_inputs_set (or rknn_set_io_mem) for every input first");
     }
-    for (size_t i = 0; i < input_data_.size(); ++i) input_pointers_[i] = input_data_[i].data();
+    check_outside_memory();
+    for (size_t i = 0; i < input_data_.size(); ++i) input_pointers_[i] = stage_input(i);
     for (size_t i = 0; i < output_data_.size(); ++i) output_pointers_[i] = output_data_[i].data();
 
     outputs_valid_ = false;
+    perf_detail_.clear();
+    // The run holds its core(s) for max(real CPU time, modelled NPU time): the emulated hardware is busy that long.
+    const CoreLease lease = cores_.acquire(cores_of_mask(core_mask_, model_->platform()));
     const auto start = std::chrono::steady_clock::now();
     try {
         model_->compiled().run(*state_, input_pointers_.data(), output_pointers_.data());
@@ -121,10 +139,51 @@ uint64_t Context::run()
         throw RknnError(RKNN_ERR_FAIL, e.what());
     }
     const auto elapsed = std::chrono::steady_clock::now() - start;
-    last_run_us_ = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+    const int64_t modelled_us = latency_.modelled_us(lease.cores());
+    if (latency_.configured()) {
+        std::this_thread::sleep_until(start + std::chrono::microseconds(modelled_us));
+        last_run_us_ = modelled_us;
+    } else {
+        last_run_us_ = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+    }
+    write_output_memories();
     outputs_valid_ = true;
     outputs_frame_ = ++frame_counter_;
     return outputs_frame_;
+}
+
+void Context::enable_perf_detail()
+{
+    perf_detail_enabled_ = true;
+    state_->time_steps = true;
+}
+
+const std::string& Context::perf_detail_text()
+{
+    if (!perf_detail_enabled_) {
+        perf_detail_ = "no per-node times: the context was created without RKNN_FLAG_COLLECT_PERF_MASK; pass that "
+                       "flag to rknn_init (or rknn_dup_context of such a context) to collect them";
+        return perf_detail_;
+    }
+    if (!perf_detail_.empty()) return perf_detail_;
+    if (frame_counter_ == 0 || state_->step_nanoseconds.empty()) {
+        perf_detail_ = "no per-node times yet: call rknn_run first";
+        return perf_detail_;
+    }
+    const std::vector<std::string> labels = model_->compiled().step_labels();
+    char line[512];
+    int64_t total_ns = 0;
+    perf_detail_ = "   ID   Time(us)  Node\n";
+    for (size_t i = 0; i < labels.size() && i < state_->step_nanoseconds.size(); ++i) {
+        const int64_t ns = state_->step_nanoseconds[i];
+        total_ns += ns;
+        std::snprintf(line, sizeof line, "%5zu %10.1f  %s\n", i, static_cast<double>(ns) / 1000.0, labels[i].c_str());
+        perf_detail_ += line;
+    }
+    std::snprintf(line, sizeof line, "Total node time: %.1f us; run time reported by RKNN_QUERY_PERF_RUN: %lld us\n",
+                  static_cast<double>(total_ns) / 1000.0, static_cast<long long>(last_run_us_));
+    perf_detail_ += line;
+    return perf_detail_;
 }
 
 void Context::get_outputs(uint32_t count, rknn_output* outputs, rknn_output_extend* extend)

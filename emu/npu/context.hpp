@@ -6,10 +6,16 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
+#include "npu/core_scheduler.hpp"
+#include "npu/custom_op_registry.hpp"
+#include "npu/io_binding.hpp"
 #include "npu/loaded_model.hpp"
+#include "npu/timing_model.hpp"
 #include "rknn/rknn_api.h"
 
 namespace ezemu::npu {
@@ -27,8 +33,8 @@ public:
     const std::shared_ptr<const LoadedModel>& shared_model() const { return model_; }
     const LoadedModel& model() const { return *model_; }
 
-    // AUTO or a single core of the platform. Throws RknnError otherwise (see context.cpp for the codes).
-    // An int, not rknn_core_mask: callers may pass any value (see c_enum.hpp).
+    // AUTO, a core of the platform, CORE_0_1, CORE_0_1_2 (rk3588) or ALL. Throws RknnError otherwise (see
+    // context.cpp for the codes). An int, not rknn_core_mask: callers may pass any value (see c_enum.hpp).
     void set_core_mask(uint32_t mask);
     uint32_t core_mask() const { return core_mask_; }
 
@@ -45,7 +51,36 @@ public:
     // Frees buffers of `outputs` that get_outputs allocated; other pointers are left alone.
     void release_outputs(uint32_t count, rknn_output* outputs);
 
+    // PERF_RUN: the modelled NPU time of the last run (its real CPU time when no latency is configured).
     int64_t last_run_microseconds() const { return last_run_us_; }
+
+    // Latency model of this context's runs (EZRKNN_EMU_LATENCY_US / rknn.latency_us, read at rknn_init).
+    void set_latency(const LatencyModel& latency) { latency_ = latency; }
+    const LatencyModel& latency() const { return latency_; }
+
+    // RKNN_FLAG_COLLECT_PERF_MASK: time every node of each run for RKNN_QUERY_PERF_DETAIL.
+    void enable_perf_detail();
+    bool perf_detail_enabled() const { return perf_detail_enabled_; }
+    // Runtime-owned text for RKNN_QUERY_PERF_DETAIL, valid until the next run or destruction.
+    const std::string& perf_detail_text();
+
+    // rknn_set_io_mem: a bound input is read from its mem at every run (rknn_inputs_set on that input drops the
+    // binding); a bound output is written at the end of every successful run.
+    void bind_io_memory(IoBinding binding);
+    // RKNN_FLAG_MEM_ALLOC_OUTSIDE (weights and internal) / RKNN_FLAG_INTERNAL_ALLOC_OUTSIDE: run() refuses until
+    // rknn_set_weight_mem / rknn_set_internal_mem gave the memory (the emulator computes in its own buffers).
+    void require_outside_memory(bool weights, bool internal);
+    bool needs_weight_memory() const { return needs_weight_mem_; }
+    bool needs_internal_memory() const { return needs_internal_mem_; }
+    void set_weight_memory(MemoryView memory) { weight_mem_ = std::move(memory); }
+    void set_internal_memory(MemoryView memory) { internal_mem_ = std::move(memory); }
+    // The model buffer as RKNN_QUERY_DEVICE_MEM_INFO describes it.
+    void set_model_memory(const rknn_tensor_mem& memory) { model_memory_ = memory; }
+    const rknn_tensor_mem& model_memory() const { return model_memory_; }
+
+    // Custom ops registered on this handle (rknn_register_custom_ops), and the state their nodes run in.
+    CustomOpRegistry& custom_ops() { return custom_ops_; }
+    ExecutionState& execution_state() { return *state_; }
 
     // Set by rknn_destroy under the mutex: a call that found the handle just before it was destroyed then fails
     // with RKNN_ERR_CTX_INVALID instead of working on a context that is going away.
@@ -53,9 +88,15 @@ public:
     bool destroyed() const { return destroyed_; }
 
 private:
+    // Pieces of run() for zero-copy memory (context_io_memory.cpp).
+    void check_outside_memory() const;
+    const void* stage_input(size_t index);
+    void write_output_memories();
+
     std::mutex mutex_;
     std::shared_ptr<const LoadedModel> model_;
     std::unique_ptr<ExecutionState> state_;
+    CustomOpRegistry custom_ops_;
 
     std::vector<std::vector<unsigned char>> input_data_;   // executor layout (dense NCHW, ONNX dtype)
     std::vector<bool> input_bound_;
@@ -66,7 +107,19 @@ private:
     std::vector<void*> output_pointers_;
     std::unordered_set<void*> allocated_outputs_;
 
+    std::vector<std::optional<IoBinding>> input_mems_;
+    std::vector<std::optional<IoBinding>> output_mems_;
+    bool needs_weight_mem_ = false;
+    bool needs_internal_mem_ = false;
+    MemoryView weight_mem_;
+    MemoryView internal_mem_;
+    rknn_tensor_mem model_memory_{};
+
     uint32_t core_mask_ = RKNN_NPU_CORE_AUTO;
+    CoreScheduler& cores_;
+    LatencyModel latency_;
+    bool perf_detail_enabled_ = false;
+    std::string perf_detail_;
     uint64_t frame_counter_ = 0;
     uint64_t outputs_frame_ = 0;
     int64_t last_run_us_ = 0;

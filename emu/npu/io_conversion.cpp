@@ -105,26 +105,145 @@ void convert_to_executor(const IoTensor& t, const void* src, int src_type, void*
     invalid(t, std::string("cannot convert ") + rknn_type_name(src_type) + " data");
 }
 
+// What pass_through=1 data is: the native layout, with padded rows or (a tolerance the vendor text does not
+// forbid) dense rows; the size tells which.
+BufferLayout pass_through_buffer(const IoTensor& t, const Platform& platform, uint32_t size)
+{
+    const BufferLayout padded = native_buffer(t, platform, true);
+    if (size == padded.bytes) return padded;
+    const BufferLayout dense = native_buffer(t, platform, false);
+    if (size == dense.bytes) return dense;
+    const std::string padded_text =
+        padded.bytes == dense.bytes
+            ? std::string()
+            : " or " + std::to_string(padded.bytes) +
+              (t.nchw ? " (rows of w_stride " + std::to_string(padded.w_stride) + ")" : " (size aligned)");
+    invalid(t, "pass_through size is " + std::to_string(size) + " bytes, expected " + std::to_string(dense.bytes) +
+                   padded_text + ": native " + rknn_format_name(padded.fmt) + " " + rknn_type_name(padded.type) +
+                   " data, see RKNN_QUERY_NATIVE_INPUT_ATTR");
+}
+
 }  // namespace
 
-void check_input(const IoTensor& t, const rknn_input& input)
+bool is_accepted_input_type(const IoTensor& t, int type)
+{
+    return t.is_float ? is_accepted_float_source(type) : is_accepted_integer_source(t, type);
+}
+
+bool is_accepted_output_type(const IoTensor& t, int type)
+{
+    return type == RKNN_TENSOR_FLOAT32 || type == t.attr.type || (t.is_float && type == RKNN_TENSOR_FLOAT16);
+}
+
+BufferLayout describe_buffer(const IoTensor& t, const Platform& platform, int type, int fmt, size_t w_stride,
+                             const std::string& what)
+{
+    BufferLayout layout;
+    layout.type = type;
+    layout.fmt = fmt;
+    const size_t element_size = rknn_type_size(type);
+    if (element_size == 0) {
+        throw RknnError(RKNN_ERR_PARAM_INVALID,
+                        what + ": type " + std::to_string(type) + " is not a tensor type the emulator can move");
+    }
+    const size_t dense = static_cast<size_t>(t.attr.n_elems) * element_size;
+    if (!t.nchw || fmt == RKNN_TENSOR_NCHW || fmt == RKNN_TENSOR_UNDEFINED) {
+        if (fmt != RKNN_TENSOR_NCHW && fmt != RKNN_TENSOR_NHWC && fmt != RKNN_TENSOR_UNDEFINED) {
+            throw RknnError(RKNN_ERR_PARAM_INVALID,
+                            what + ": fmt " + rknn_format_name(fmt) + " (" + std::to_string(fmt) +
+                                ") needs a 4-D tensor; this one has " + std::to_string(t.attr.n_dims) +
+                                " dims: use RKNN_TENSOR_UNDEFINED (ONNX order)");
+        }
+        // Non-4-D data is ONNX order whatever fmt says, as rknn_inputs_set takes it.
+        layout.fmt = t.nchw ? RKNN_TENSOR_NCHW : RKNN_TENSOR_UNDEFINED;
+        layout.bytes = dense;
+        return layout;
+    }
+    const Nchw& s = *t.nchw;
+    const size_t stride = w_stride == 0 ? s.w : w_stride;
+    if (stride < s.w) {
+        throw RknnError(RKNN_ERR_PARAM_INVALID, what + ": w_stride " + std::to_string(stride) +
+                                                    " is smaller than the width " + std::to_string(s.w));
+    }
+    layout.w_stride = stride;
+    if (fmt == RKNN_TENSOR_NHWC) {
+        layout.bytes = nhwc_byte_size(s, stride, element_size);
+        return layout;
+    }
+    if (fmt == RKNN_TENSOR_NC1HWC2) {
+        size_t c2 = has_nc1hwc2_layout(type) ? platform.c2_for_element_size(element_size) : 0;
+        // float32 in NC1HWC2 (UG Tables 5-4/5-5): the blocking of the tensor's native layout, converted to fp32.
+        if (c2 == 0 && type == RKNN_TENSOR_FLOAT32 && t.native.fmt == RKNN_TENSOR_NC1HWC2) c2 = t.native.dims[4];
+        if (c2 == 0) {
+            throw RknnError(RKNN_ERR_PARAM_INVALID, what + ": the NPU has no NC1HWC2 layout for " +
+                                                        rknn_type_name(type) + "; use NCHW or NHWC");
+        }
+        layout.c2 = c2;
+        layout.bytes = s.n * ((s.c + c2 - 1) / c2) * s.h * stride * c2 * element_size;
+        return layout;
+    }
+    throw RknnError(RKNN_ERR_PARAM_INVALID, what + ": fmt " + std::to_string(fmt) +
+                                                " is not a tensor format; use NCHW, NHWC or NC1HWC2");
+}
+
+BufferLayout native_buffer(const IoTensor& t, const Platform& platform, bool padded)
+{
+    const rknn_tensor_attr& n = t.native;
+    BufferLayout layout = describe_buffer(t, platform, n.type, n.fmt, padded ? n.w_stride : 0, "native layout");
+    // A non-4-D native buffer may carry the aligned total size (§7.6); its data is the dense prefix.
+    if (padded && !t.nchw) layout.bytes = n.size_with_stride;
+    return layout;
+}
+
+bool is_executor_layout(const IoTensor& t, const BufferLayout& layout)
+{
+    const bool dense = layout.fmt == RKNN_TENSOR_NCHW || layout.fmt == RKNN_TENSOR_UNDEFINED;
+    if (!dense || t.rounds_through_fp16) return false;
+    switch (t.info.dtype) {
+    case onnx::DataType::Float: return layout.type == RKNN_TENSOR_FLOAT32;
+    case onnx::DataType::Float16: return layout.type == RKNN_TENSOR_FLOAT16;
+    default: return layout.type == t.attr.type;
+    }
+}
+
+void import_tensor(const IoTensor& t, const BufferLayout& layout, const void* src, void* dst,
+                   std::vector<unsigned char>& scratch)
+{
+    if (layout.fmt != RKNN_TENSOR_NHWC && layout.fmt != RKNN_TENSOR_NC1HWC2) {
+        convert_to_executor(t, src, layout.type, dst);
+        return;
+    }
+    // Reorder in the buffer's own type first (strided rows cannot be converted in one sweep), then convert.
+    const size_t element_size = rknn_type_size(layout.type);
+    const size_t dense = static_cast<size_t>(t.attr.n_elems) * element_size;
+    if (scratch.size() < dense) scratch.resize(dense);
+    if (layout.fmt == RKNN_TENSOR_NHWC)
+        nhwc_strided_to_nchw(src, scratch.data(), *t.nchw, layout.w_stride, element_size);
+    else
+        nc1hwc2_to_nchw(src, scratch.data(), *t.nchw, layout.c2, layout.w_stride, element_size);
+    convert_to_executor(t, scratch.data(), layout.type, dst);
+}
+
+void check_input(const IoTensor& t, const Platform& platform, const rknn_input& input)
 {
     if (input.buf == nullptr) invalid(t, "buf is NULL");
-    // pass_through=1: the buffer is the native tensor as is (attr type, NHWC for 4-D); like the vendor runtime,
-    // the type and fmt fields are not consulted, the size check catches data of another element size.
-    const int type = input.pass_through ? t.attr.type : raw_enum(input.type);
-    if (!input.pass_through) {
-        const bool accepted = t.is_float ? is_accepted_float_source(type) : is_accepted_integer_source(t, type);
-        if (!accepted) {
-            invalid(t, std::string("type ") + rknn_type_name(type) + " (" + std::to_string(type) +
-                           ") is not accepted for a model input of type " + rknn_type_name(t.attr.type) +
-                           "; use " + accepted_types(t));
-        }
-        const int fmt = raw_enum(input.fmt);
-        if (t.nchw && fmt != RKNN_TENSOR_NCHW && fmt != RKNN_TENSOR_NHWC) {
-            invalid(t, std::string("fmt ") + rknn_format_name(fmt) + " (" + std::to_string(fmt) +
-                           ") is not accepted for a 4-D input; use RKNN_TENSOR_NCHW or RKNN_TENSOR_NHWC");
-        }
+    // pass_through=1: the buffer is the native tensor as is (NATIVE_INPUT_ATTR); like the vendor runtime, the
+    // type and fmt fields are not consulted, the size tells padded rows from dense ones.
+    if (input.pass_through) {
+        pass_through_buffer(t, platform, input.size);
+        return;
+    }
+    const int type = raw_enum(input.type);
+    if (!is_accepted_input_type(t, type)) {
+        invalid(t, std::string("type ") + rknn_type_name(type) + " (" + std::to_string(type) +
+                       ") is not accepted for a model input of type " + rknn_type_name(t.attr.type) + "; use " +
+                       accepted_types(t));
+    }
+    const int fmt = raw_enum(input.fmt);
+    if (t.nchw && fmt != RKNN_TENSOR_NCHW && fmt != RKNN_TENSOR_NHWC) {
+        invalid(t, std::string("fmt ") + rknn_format_name(fmt) + " (" + std::to_string(fmt) +
+                       ") is not accepted for a 4-D input; use RKNN_TENSOR_NCHW or RKNN_TENSOR_NHWC (NC1HWC2 data "
+                       "needs pass_through=1)");
     }
 
     const size_t expected = static_cast<size_t>(t.attr.n_elems) * rknn_type_size(type);
@@ -134,18 +253,16 @@ void check_input(const IoTensor& t, const rknn_input& input)
     }
 }
 
-void write_input(const IoTensor& t, const rknn_input& input, void* dst, std::vector<unsigned char>& scratch)
+void write_input(const IoTensor& t, const Platform& platform, const rknn_input& input, void* dst,
+                 std::vector<unsigned char>& scratch)
 {
-    const int type = input.pass_through ? t.attr.type : raw_enum(input.type);
-    // Native 4-D data is NHWC (the attr's fmt); the executor wants NCHW.
-    const bool reorder = t.nchw && (input.pass_through || raw_enum(input.fmt) == RKNN_TENSOR_NHWC);
-    if (!reorder) {
-        convert_to_executor(t, input.buf, type, dst);
-        return;
-    }
-    if (scratch.size() < t.executor_bytes) scratch.resize(t.executor_bytes);
-    convert_to_executor(t, input.buf, type, scratch.data());
-    nhwc_to_nchw(scratch.data(), dst, *t.nchw, t.onnx_element_size);
+    const BufferLayout layout =
+        input.pass_through
+            ? pass_through_buffer(t, platform, input.size)
+            // Non-4-D data is ONNX order whatever fmt says (check_input does not look at it either).
+            : describe_buffer(t, platform, raw_enum(input.type), t.nchw ? raw_enum(input.fmt) : RKNN_TENSOR_UNDEFINED,
+                              0, "rknn_inputs_set");
+    import_tensor(t, layout, input.buf, dst, scratch);
 }
 
 size_t output_byte_size(const IoTensor& t, bool want_float)
@@ -212,6 +329,45 @@ void read_output(const IoTensor& t, const void* src, bool want_float, void* dst)
     default:
         throw RknnError(RKNN_ERR_OUTPUT_INVALID, "output '" + t.info.name + "' has a type the emulator cannot convert");
     }
+}
+
+namespace {
+
+// Executor data → dense ONNX-order data of `type`.
+void convert_from_executor(const IoTensor& t, const void* src, int type, void* dst)
+{
+    if (type == RKNN_TENSOR_FLOAT32) {
+        read_output(t, src, true, dst);
+    } else if (type == t.attr.type) {
+        read_output(t, src, false, dst);
+    } else if (type == RKNN_TENSOR_FLOAT16 && t.info.dtype == onnx::DataType::Float) {
+        // An exact-fp32 tensor asked for as FLOAT16.
+        if (t.attr.n_elems)
+            numerics::floats_to_halves(static_cast<const float*>(src), static_cast<uint16_t*>(dst), t.attr.n_elems);
+    } else {
+        throw RknnError(RKNN_ERR_PARAM_INVALID, "output '" + t.info.name + "' cannot be written as " +
+                                                    rknn_type_name(type) + "; use RKNN_TENSOR_FLOAT32 or " +
+                                                    rknn_type_name(t.attr.type));
+    }
+}
+
+}  // namespace
+
+void export_tensor(const IoTensor& t, const void* src, const BufferLayout& layout, void* dst,
+                   std::vector<unsigned char>& scratch)
+{
+    if (layout.fmt != RKNN_TENSOR_NHWC && layout.fmt != RKNN_TENSOR_NC1HWC2) {
+        convert_from_executor(t, src, layout.type, dst);
+        return;
+    }
+    const size_t element_size = rknn_type_size(layout.type);
+    const size_t dense = static_cast<size_t>(t.attr.n_elems) * element_size;
+    if (scratch.size() < dense) scratch.resize(dense);
+    convert_from_executor(t, src, layout.type, scratch.data());
+    if (layout.fmt == RKNN_TENSOR_NHWC)
+        nchw_to_nhwc_strided(scratch.data(), dst, *t.nchw, layout.w_stride, element_size);
+    else
+        nchw_to_nc1hwc2(scratch.data(), dst, *t.nchw, layout.c2, layout.w_stride, element_size);
 }
 
 }  // namespace ezemu::npu

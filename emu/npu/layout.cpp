@@ -13,22 +13,26 @@ struct Element {
 };
 
 template <size_t Bytes>
-void transpose_nchw_nhwc(const void* src, void* dst, const Nchw& s, bool to_nhwc)
+void transpose_nchw_nhwc(const void* src, void* dst, const Nchw& s, size_t w_stride, bool to_nhwc)
 {
     using E = Element<Bytes>;
     const E* in = static_cast<const E*>(src);
     E* out = static_cast<E*>(dst);
     const size_t plane = s.h * s.w;
+    const size_t nhwc_batch = s.h * w_stride * s.c;
     for (size_t n = 0; n < s.n; ++n) {
         const size_t base = n * s.c * plane;
+        const size_t nhwc_base = n * nhwc_batch;
         for (size_t c = 0; c < s.c; ++c) {
-            for (size_t p = 0; p < plane; ++p) {
-                const size_t nchw = base + c * plane + p;
-                const size_t nhwc = base + p * s.c + c;
-                if (to_nhwc)
-                    out[nhwc] = in[nchw];
-                else
-                    out[nchw] = in[nhwc];
+            for (size_t h = 0; h < s.h; ++h) {
+                for (size_t w = 0; w < s.w; ++w) {
+                    const size_t nchw = base + c * plane + h * s.w + w;
+                    const size_t nhwc = nhwc_base + (h * w_stride + w) * s.c + c;
+                    if (to_nhwc)
+                        out[nhwc] = in[nchw];
+                    else
+                        out[nchw] = in[nhwc];
+                }
             }
         }
     }
@@ -75,9 +79,9 @@ void dispatch_element_size(size_t element_size, Args&&... args)
 
 template <size_t Bytes>
 struct TransposeFn {
-    static void run(const void* src, void* dst, const Nchw& s, bool to_nhwc)
+    static void run(const void* src, void* dst, const Nchw& s, size_t w_stride, bool to_nhwc)
     {
-        transpose_nchw_nhwc<Bytes>(src, dst, s, to_nhwc);
+        transpose_nchw_nhwc<Bytes>(src, dst, s, w_stride, to_nhwc);
     }
 };
 
@@ -105,12 +109,25 @@ size_t nc1hwc2_byte_size(const Nchw& s, size_t c2, size_t element_size, size_t w
 
 void nchw_to_nhwc(const void* src, void* dst, const Nchw& shape, size_t element_size)
 {
-    dispatch_element_size<TransposeFn>(element_size, src, dst, shape, true);
+    dispatch_element_size<TransposeFn>(element_size, src, dst, shape, shape.w, true);
 }
 
 void nhwc_to_nchw(const void* src, void* dst, const Nchw& shape, size_t element_size)
 {
-    dispatch_element_size<TransposeFn>(element_size, src, dst, shape, false);
+    dispatch_element_size<TransposeFn>(element_size, src, dst, shape, shape.w, false);
+}
+
+void nchw_to_nhwc_strided(const void* src, void* dst, const Nchw& shape, size_t w_stride, size_t element_size)
+{
+    if (w_stride < shape.w) throw std::invalid_argument("NHWC layout: w_stride is smaller than the width");
+    if (w_stride != shape.w) std::memset(dst, 0, nhwc_byte_size(shape, w_stride, element_size));
+    dispatch_element_size<TransposeFn>(element_size, src, dst, shape, w_stride, true);
+}
+
+void nhwc_strided_to_nchw(const void* src, void* dst, const Nchw& shape, size_t w_stride, size_t element_size)
+{
+    if (w_stride < shape.w) throw std::invalid_argument("NHWC layout: w_stride is smaller than the width");
+    dispatch_element_size<TransposeFn>(element_size, src, dst, shape, w_stride, false);
 }
 
 void nchw_to_nc1hwc2(const void* src, void* dst, const Nchw& shape, size_t c2, size_t w_stride,

@@ -21,9 +21,20 @@ inline size_t align_up(size_t value, size_t alignment) { return (value + alignme
 size_t nc1hwc2_byte_size(const Nchw& shape, size_t c2, size_t element_size,
                          size_t w_alignment = kNativeWidthAlignment);
 
+// Bytes of an NHWC buffer whose rows hold w_stride pixels: N·H·w_stride·C·element_size.
+inline size_t nhwc_byte_size(const Nchw& s, size_t w_stride, size_t element_size)
+{
+    return s.n * s.h * w_stride * s.c * element_size;
+}
+
 // dst and src must not overlap.
 void nchw_to_nhwc(const void* src, void* dst, const Nchw& shape, size_t element_size);
 void nhwc_to_nchw(const void* src, void* dst, const Nchw& shape, size_t element_size);
+
+// NHWC with rows of w_stride pixels (w_stride ≥ W), as a native 1/3/4-channel input. Packing zero-fills the
+// padding pixels.
+void nchw_to_nhwc_strided(const void* src, void* dst, const Nchw& shape, size_t w_stride, size_t element_size);
+void nhwc_strided_to_nchw(const void* src, void* dst, const Nchw& shape, size_t w_stride, size_t element_size);
 
 // NC1HWC2 with rows of w_stride pixels (w_stride ≥ W). Packing zero-fills the channel and width padding.
 void nchw_to_nc1hwc2(const void* src, void* dst, const Nchw& shape, size_t c2, size_t w_stride,

@@ -28,7 +28,7 @@ int intra_op_threads_from_environment()
     return static_cast<int>(n);
 }
 
-std::shared_ptr<const onnx::Model> parse(const ModelBytes& bytes)
+std::shared_ptr<onnx::Model> parse(const ModelBytes& bytes)
 {
     std::shared_ptr<onnx::Model> model;
     try {
@@ -48,14 +48,13 @@ std::shared_ptr<const onnx::Model> parse(const ModelBytes& bytes)
     return model;
 }
 
-std::shared_ptr<const CompiledModel> compile(std::shared_ptr<const onnx::Model> model,
-                                             std::shared_ptr<const ModelBytes> bytes)
+std::shared_ptr<const CompiledModel> compile(std::shared_ptr<const ModelWeights> weights, const std::string& source)
 {
-    const std::string source = bytes->description();
     try {
         CompileOptions options;
         options.intra_op_threads = intra_op_threads_from_environment();
-        return CompiledModel::compile(std::move(model), std::move(bytes), options);
+        std::shared_ptr<const onnx::Model> model = weights->shared_model();
+        return CompiledModel::compile(std::move(model), std::move(weights), options);
     } catch (const ModelError& e) {
         refuse(e.what());
     } catch (const onnx::ParseError& e) {
@@ -81,10 +80,22 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(std::shared_ptr<const Model
     loaded->source_ = bytes->description();
     loaded->model_size_ = bytes->size();
 
-    std::shared_ptr<const onnx::Model> model = parse(*bytes);
+    std::shared_ptr<onnx::Model> model = parse(*bytes);
     loaded->metadata_ = read_model_metadata(*model);
     loaded->exact_fp32_ = options.exact_fp32 || loaded->metadata_.exact_fp32;
-    loaded->compiled_ = compile(std::move(model), std::move(bytes));
+    if (loaded->metadata_.remove_weight && !options.weight_master) {
+        refuse(loaded->source_ + ": this model has no weights (" + kMetaRemoveWeight +
+               "); init it with RKNN_FLAG_SHARE_WEIGHT_MEM and extend->ctx = the master context");
+    }
+    if (options.weight_master && !loaded->metadata_.remove_weight) {
+        refuse(loaded->source_ + " carries its own weights (no " + kMetaRemoveWeight +
+               " = 1 in its metadata): RKNN_FLAG_SHARE_WEIGHT_MEM needs a model prepared with remove_weight; init "
+               "this one without the flag");
+    }
+    loaded->weights_ = options.weight_master
+                           ? ModelWeights::borrow(std::move(model), std::move(bytes), options.weight_master->weights_)
+                           : ModelWeights::own(std::move(model), std::move(bytes));
+    loaded->compiled_ = compile(loaded->weights_, loaded->source_);
 
     const CompiledModel& compiled = *loaded->compiled_;
     if (compiled.outputs().empty()) refuse(loaded->source_ + " has no graph outputs");

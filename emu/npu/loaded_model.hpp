@@ -10,19 +10,26 @@
 #include "graph/compiled_model.hpp"
 #include "npu/model_bytes.hpp"
 #include "npu/model_metadata.hpp"
+#include "npu/model_weights.hpp"
 #include "npu/platform.hpp"
 #include "npu/tensor_attrs.hpp"
 
 namespace ezemu::npu {
 
+class LoadedModel;
+
 struct LoadOptions {
     const Platform* platform = nullptr;  // required
     bool exact_fp32 = false;             // forced on (EZRKNN_EMU_EXACT_FP32); the model's metadata may also ask
+    // RKNN_FLAG_SHARE_WEIGHT_MEM: the master context's model, whose weights a remove_weight model uses by name.
+    std::shared_ptr<const LoadedModel> weight_master;
 };
 
 class LoadedModel {
 public:
-    // Throws RknnError(RKNN_ERR_MODEL_INVALID) for anything that is not a runnable ONNX model, with the reason.
+    // Throws RknnError(RKNN_ERR_MODEL_INVALID) for anything that is not a runnable ONNX model, with the reason; also
+    // for a remove_weight model without a weight master, a model with weights given one, and a weight the master
+    // lacks or holds with another dtype or dims.
     static std::shared_ptr<const LoadedModel> load(std::shared_ptr<const ModelBytes> bytes,
                                                    const LoadOptions& options);
 
@@ -34,10 +41,15 @@ public:
     const std::vector<IoTensor>& outputs() const { return outputs_; }
     const std::string& source() const { return source_; }
     size_t model_bytes() const { return model_size_; }
+    // Initializer data, shared with SHARE_WEIGHT_MEM slaves. weight_bytes() counts only what this model holds
+    // itself: a slave's borrowed weights are the master's (RKNN_QUERY_MEM_SIZE reports them there).
+    const std::shared_ptr<const ModelWeights>& weights() const { return weights_; }
+    size_t weight_bytes() const { return compiled_->weight_bytes() - weights_->borrowed_bytes(); }
 
 private:
     LoadedModel() = default;
 
+    std::shared_ptr<const ModelWeights> weights_;
     std::shared_ptr<const CompiledModel> compiled_;
     const Platform* platform_ = nullptr;
     ModelMetadata metadata_;

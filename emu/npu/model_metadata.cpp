@@ -46,6 +46,7 @@ ModelMetadata read_model_metadata(const onnx::Model& model)
     }
     if (const std::string* s = model.metadata(kMetaTargetPlatform)) meta.target_platform = to_lower(trimmed(*s));
     if (const std::string* s = model.metadata(kMetaExactFp32)) meta.exact_fp32 = is_truthy(*s);
+    if (const std::string* s = model.metadata(kMetaRemoveWeight)) meta.remove_weight = is_truthy(*s);
     return meta;
 }
 

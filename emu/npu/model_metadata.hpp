@@ -14,6 +14,10 @@ inline constexpr const char* kMetaCustomString = "rknn.custom_string";
 inline constexpr const char* kMetaTargetPlatform = "rknn.target_platform";
 // "1" or "true": run in exact fp32 instead of as an fp16 NPU model (debugging and conformance).
 inline constexpr const char* kMetaExactFp32 = "rknn.exact_fp32";
+// "1": a weight-less slave model (toolkit2: config(remove_weight=True)). Its floating-point initializers are stored
+// as external data with no payload and are taken by name from the master context given to rknn_init with
+// RKNN_FLAG_SHARE_WEIGHT_MEM (extend->ctx).
+inline constexpr const char* kMetaRemoveWeight = "rknn.remove_weight";
 
 // Environment variable that turns on exact fp32 for every model ("1" or "true").
 inline constexpr const char* kExactFp32Env = "EZRKNN_EMU_EXACT_FP32";
@@ -25,6 +29,7 @@ struct ModelMetadata {
     std::string custom_string;    // "" when absent; at most kMaxCustomStringBytes
     std::string target_platform;  // lower case; "" when absent
     bool exact_fp32 = false;
+    bool remove_weight = false;
 };
 
 ModelMetadata read_model_metadata(const onnx::Model& model);

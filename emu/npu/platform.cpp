@@ -12,11 +12,11 @@ namespace {
 
 // The RV110x family is left out on purpose: its runtime lacks rknn_inputs_set/outputs_get (rknn-api.md §6).
 constexpr std::array<Platform, 5> kPlatforms{{
-    {"rk3588", 3, 16, 8},
-    {"rk3576", 2, 16, 8},
-    {"rk3562", 1, 16, 8},
-    {"rk3566", 1, 8, 4},
-    {"rk3568", 1, 8, 4},
+    {"rk3588", 3, 16, 8, 16},
+    {"rk3576", 2, 16, 8, 16},
+    {"rk3562", 1, 16, 8, 16},
+    {"rk3566", 1, 8, 4, 8},
+    {"rk3568", 1, 8, 4, 8},
 }};
 
 bool equal_ignoring_case(std::string_view a, std::string_view b)

@@ -1,5 +1,5 @@
 // The emulated SoC: how many NPU cores it has and the channel blocking (C2) of its native NC1HWC2 layout.
-// Facts from rknn-api.md §7.4 (core counts) and §7.6 (C2 per platform).
+// Facts from rknn-api.md §7.4 (core counts) and §7.6 (C2 and native row alignment per platform).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@ struct Platform {
     int core_count;
     uint32_t c2_int8;   // C2 for 1-byte elements
     uint32_t c2_fp16;   // C2 for 2-byte elements
+    uint32_t width_alignment;  // pixels a native row is padded to (zero-copy alignment table, §7.6)
 
     // Bit mask of the platform's cores: 0x7 for three cores.
     uint32_t all_cores_mask() const { return (1u << core_count) - 1u; }

@@ -1,16 +1,16 @@
 #include "npu/tensor_attrs.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <limits>
 
 #include "npu/c_string.hpp"
 #include "npu/rknn_error.hpp"
 
 namespace ezemu::npu {
-namespace {
 
 using onnx::DataType;
 
-// The RKNN type an ONNX dtype travels as; nullopt when RKNN has none.
 std::optional<rknn_tensor_type> rknn_type_for(DataType dtype, bool exact_fp32)
 {
     switch (dtype) {
@@ -28,14 +28,9 @@ std::optional<rknn_tensor_type> rknn_type_for(DataType dtype, bool exact_fp32)
     }
 }
 
-const char* role_name(TensorRole role) { return role == TensorRole::Input ? "input" : "output"; }
+namespace {
 
-// Types whose native NPU layout is NC1HWC2; the rest stay dense (bool and int64 are NCHW natively, §7.5).
-bool has_nc1hwc2_layout(rknn_tensor_type type)
-{
-    return type == RKNN_TENSOR_INT8 || type == RKNN_TENSOR_UINT8 || type == RKNN_TENSOR_FLOAT16 ||
-           type == RKNN_TENSOR_INT16;
-}
+const char* role_name(TensorRole role) { return role == TensorRole::Input ? "input" : "output"; }
 
 [[noreturn]] void refuse(TensorRole role, const TensorInfo& info, const std::string& why)
 {
@@ -43,7 +38,91 @@ bool has_nc1hwc2_layout(rknn_tensor_type type)
                     std::string("model ") + role_name(role) + " '" + info.name + "' " + why);
 }
 
+// Types the NPU reads from a plain NHWC image buffer (§7.5: uint8/int8/fp16/fp32).
+bool has_nhwc_layout(int type)
+{
+    return type == RKNN_TENSOR_UINT8 || type == RKNN_TENSOR_INT8 || type == RKNN_TENSOR_FLOAT16 ||
+           type == RKNN_TENSOR_FLOAT32;
+}
+
+enum class NativeKind { Nchw, Nhwc, Nc1hwc2 };
+
+// The native layout of a 4-D tensor (§7.5): NHWC for 1/3/4-channel images, NC1HWC2 for other channel counts and
+// for outputs, dense NCHW for types the NPU does not block (bool, int64, ...). `nhwc_variant` is the
+// NATIVE_NHWC_* query, which asks for NHWC wherever the type allows it.
+NativeKind native_kind(const IoTensor& t, TensorRole role, size_t c2, bool nhwc_variant)
+{
+    const int type = t.attr.type;
+    const size_t channels = t.nchw->c;
+    if (nhwc_variant) return has_nhwc_layout(type) ? NativeKind::Nhwc : NativeKind::Nchw;
+    if (role == TensorRole::Input && has_nhwc_layout(type) && (channels == 1 || channels == 3 || channels == 4))
+        return NativeKind::Nhwc;
+    return c2 ? NativeKind::Nc1hwc2 : NativeKind::Nchw;
+}
+
+rknn_tensor_attr native_attr(const IoTensor& t, TensorRole role, const Platform& platform, bool nhwc_variant)
+{
+    constexpr uint64_t kMax = std::numeric_limits<uint32_t>::max();
+    rknn_tensor_attr a = t.attr;
+    const size_t element_size = rknn_type_size(a.type);
+    const size_t alignment = platform.width_alignment;
+    std::fill(std::begin(a.dims), std::end(a.dims), 0u);
+    if (!t.nchw) {
+        // ONNX order; a zero-copy input buffer's total size is aligned like a row (§7.6).
+        for (size_t i = 0; i < t.info.shape.size(); ++i) a.dims[i] = static_cast<uint32_t>(t.info.shape[i]);
+        a.fmt = RKNN_TENSOR_UNDEFINED;
+        a.w_stride = 0;
+        const uint64_t padded = role == TensorRole::Input ? align_up(a.size, alignment) : a.size;
+        if (padded > kMax) refuse(role, t.info, "is too large for the NPU's native layout");
+        a.size_with_stride = static_cast<uint32_t>(padded);
+        return a;
+    }
+    const Nchw& s = *t.nchw;
+    const size_t c2 = has_nc1hwc2_layout(a.type) ? platform.c2_for_element_size(element_size) : 0;
+    uint64_t with_stride = a.size;
+    switch (native_kind(t, role, c2, nhwc_variant)) {
+    case NativeKind::Nchw:
+        a.fmt = RKNN_TENSOR_NCHW;
+        for (int i = 0; i < 4; ++i) a.dims[i] = static_cast<uint32_t>(t.info.shape[i]);
+        a.w_stride = 0;
+        break;
+    case NativeKind::Nhwc: {
+        a.fmt = RKNN_TENSOR_NHWC;
+        const uint32_t nhwc[4] = {uint32_t(s.n), uint32_t(s.h), uint32_t(s.w), uint32_t(s.c)};
+        for (int i = 0; i < 4; ++i) a.dims[i] = nhwc[i];
+        // Inputs are read with padded rows; an NHWC output is written dense.
+        const size_t w_stride = role == TensorRole::Input ? align_up(s.w, alignment) : s.w;
+        a.w_stride = static_cast<uint32_t>(w_stride);
+        with_stride = nhwc_byte_size(s, w_stride, element_size);
+        break;
+    }
+    case NativeKind::Nc1hwc2: {
+        const size_t c1 = (s.c + c2 - 1) / c2;
+        const uint64_t elements = uint64_t(s.n) * c1 * s.h * s.w * c2;
+        if (elements * element_size > kMax) refuse(role, t.info, "is too large for the NPU's native layout");
+        a.fmt = RKNN_TENSOR_NC1HWC2;
+        a.n_dims = 5;
+        const uint32_t dims[5] = {uint32_t(s.n), uint32_t(c1), uint32_t(s.h), uint32_t(s.w), uint32_t(c2)};
+        for (int i = 0; i < 5; ++i) a.dims[i] = dims[i];
+        a.n_elems = static_cast<uint32_t>(elements);
+        a.size = static_cast<uint32_t>(elements * element_size);
+        a.w_stride = static_cast<uint32_t>(align_up(s.w, alignment));
+        with_stride = nc1hwc2_byte_size(s, c2, element_size, alignment);
+        break;
+    }
+    }
+    if (with_stride > kMax) refuse(role, t.info, "is too large for the NPU's native layout");
+    a.size_with_stride = static_cast<uint32_t>(with_stride);
+    return a;
+}
+
 }  // namespace
+
+bool has_nc1hwc2_layout(int type)
+{
+    return type == RKNN_TENSOR_INT8 || type == RKNN_TENSOR_UINT8 || type == RKNN_TENSOR_FLOAT16 ||
+           type == RKNN_TENSOR_INT16;
+}
 
 size_t rknn_type_size(int type)
 {
@@ -159,7 +238,8 @@ IoTensor describe_tensor(const TensorInfo& info, TensorRole role, uint32_t index
             a.w_stride = 0;
             const size_t c2 = platform.c2_for_element_size(type_size);
             const uint64_t native =
-                has_nc1hwc2_layout(*type) && c2 ? nc1hwc2_byte_size(s, c2, type_size) : uint64_t(a.size);
+                has_nc1hwc2_layout(*type) && c2 ? nc1hwc2_byte_size(s, c2, type_size, platform.width_alignment)
+                                                 : uint64_t(a.size);
             if (native > kMax) refuse(role, info, "is too large for the NPU's native layout");
             a.size_with_stride = static_cast<uint32_t>(native);
         }
@@ -169,6 +249,8 @@ IoTensor describe_tensor(const TensorInfo& info, TensorRole role, uint32_t index
         a.w_stride = 0;
         a.size_with_stride = a.size;
     }
+    t.native = native_attr(t, role, platform, false);
+    t.native_nhwc = native_attr(t, role, platform, true);
     return t;
 }
 

@@ -1,6 +1,7 @@
 // How an ONNX graph input or output looks through the RKNN API: its rknn_tensor_attr under the NPU's conventions
 // (rknn-api.md §7.5–§7.6). A float tensor is FLOAT16 (the NPU's float) unless exact fp32 is on; a 4-D input
-// reports NHWC, a 4-D output NCHW with the NC1HWC2 native size as size_with_stride.
+// reports NHWC, a 4-D output NCHW with the NC1HWC2 native size as size_with_stride. The native attrs describe
+// the layout the NPU reads and writes directly (NATIVE_* queries, pass_through, zero-copy).
 #pragma once
 
 #include <cstddef>
@@ -20,12 +21,17 @@ enum class TensorRole { Input, Output };
 struct IoTensor {
     TensorInfo info;
     rknn_tensor_attr attr{};
+    rknn_tensor_attr native{};       // RKNN_QUERY_NATIVE_INPUT_ATTR / _OUTPUT_ATTR
+    rknn_tensor_attr native_nhwc{};  // RKNN_QUERY_NATIVE_NHWC_INPUT_ATTR / _OUTPUT_ATTR
     size_t onnx_element_size = 0;      // bytes per element in the executor's buffer
     size_t executor_bytes = 0;         // dense bytes in the executor's buffer
     std::optional<Nchw> nchw;          // set for 4-D tensors
     bool is_float = false;             // ONNX float32 or float16
     bool rounds_through_fp16 = false;  // ONNX float32 carried as FLOAT16 (the fp16 NPU convention)
 };
+
+// The RKNN type an ONNX dtype travels as (float32 as FLOAT16 unless exact_fp32); nullopt when RKNN has none.
+std::optional<rknn_tensor_type> rknn_type_for(onnx::DataType dtype, bool exact_fp32);
 
 // Bytes per element of an RKNN tensor type; 0 for INT4 (packed) and unknown values. Plain ints, because callers'
 // structs may hold values outside the enums (see c_enum.hpp).
@@ -34,7 +40,10 @@ size_t rknn_type_size(int type);
 const char* rknn_type_name(int type);
 const char* rknn_format_name(int fmt);
 
-// Builds the attr for tensor `index`. Throws RknnError(RKNN_ERR_MODEL_INVALID) for what RKNN cannot carry: an
+// True for the element types the NPU keeps in its blocked NC1HWC2 layout (8- and 16-bit).
+bool has_nc1hwc2_layout(int type);
+
+// Builds the attrs for tensor `index`. Throws RknnError(RKNN_ERR_MODEL_INVALID) for what RKNN cannot carry: an
 // ONNX dtype without an RKNN type (float64, uint64, string, ...), more than RKNN_MAX_DIMS dims, or more than
 // 4 GiB of data (sizes are uint32_t in the ABI).
 IoTensor describe_tensor(const TensorInfo& info, TensorRole role, uint32_t index, bool exact_fp32,

@@ -6,6 +6,7 @@
 #include "kernels/aligned_buffer.hpp"
 #include "kernels/math/gemm_matmul.hpp"
 #include "kernels/onednn.hpp"
+#include "kernels/prepared_weight_cache.hpp"
 
 namespace ezemu::kernels {
 
@@ -60,27 +61,33 @@ public:
         scratch_bytes_ = align_up(pad_bytes);
         if (runtime_b_) return;
 
-        const float* source = constant_b;
-        AlignedBuffer scaled;
-        if (b_scale != 1.0f) {
-            const size_t n = static_cast<size_t>(shape_elements(b_dims));
-            scaled = AlignedBuffer(n * sizeof(float));
-            auto* s = reinterpret_cast<float*>(scaled.data());
-            for (size_t i = 0; i < n; ++i) s[i] = b_scale * constant_b[i];
-            source = s;
-        }
-        if (b_md_ == b_user_md) {
-            packed_b_ = source == constant_b ? AlignedBuffer() : std::move(scaled);
-            b_data_ = source == constant_b ? static_cast<const void*>(constant_b) : packed_b_.data();
+        if (b_md_ == b_user_md && b_scale == 1.0f) {
+            b_data_ = constant_b;
             return;
         }
-        packed_b_ = AlignedBuffer(b_md_.get_size());
-        dnnl::stream s(eng);
-        memory from(b_user_md, eng, const_cast<float*>(source));
-        memory to(b_md_, eng, packed_b_.data());
-        dnnl::reorder(from, to).execute(s, from, to);
-        s.wait();
-        b_data_ = packed_b_.data();
+        // Scaled and reordered once at load; models on the same weight bytes (shared-weight slaves) share the result.
+        const size_t n = static_cast<size_t>(shape_elements(b_dims));
+        packed_b_ = PreparedWeightCache::instance().get(constant_b, b_user_md, b_scale, b_md_, [&](uint8_t* out) {
+            const bool reorder = !(b_md_ == b_user_md);
+            AlignedBuffer scaled;
+            const float* source = constant_b;
+            if (b_scale != 1.0f) {
+                float* s = reinterpret_cast<float*>(out);  // no reorder: the scaled copy is the prepared form
+                if (reorder) {
+                    scaled = AlignedBuffer(n * sizeof(float));
+                    s = reinterpret_cast<float*>(scaled.data());
+                }
+                for (size_t i = 0; i < n; ++i) s[i] = b_scale * constant_b[i];
+                source = s;
+            }
+            if (!reorder) return;
+            dnnl::stream s(eng);
+            memory from(b_user_md, eng, const_cast<float*>(source));
+            memory to(b_md_, eng, out);
+            dnnl::reorder(from, to).execute(s, from, to);
+            s.wait();
+        });
+        b_data_ = packed_b_->data();
     }
 
     size_t scratch_bytes() const override { return scratch_bytes_; }
@@ -125,7 +132,8 @@ private:
     bool runtime_b_, has_bias_;
     dnnl::matmul matmul_;
     memory::desc a_md_, b_md_, y_md_, bias_md_, pad_md_;
-    AlignedBuffer packed_b_, bias_;
+    std::shared_ptr<const AlignedBuffer> packed_b_;
+    AlignedBuffer bias_;
     const void* b_data_ = nullptr;
     size_t scratch_bytes_ = 0;
 };

@@ -7,6 +7,7 @@
 #include "kernels/nn/conv.hpp"
 #include "kernels/nn/conv_transpose.hpp"
 #include "kernels/onednn.hpp"
+#include "kernels/prepared_weight_cache.hpp"
 
 namespace ezemu::kernels {
 
@@ -56,14 +57,17 @@ public:
         if (wei_md_ == wei_user_md) {
             weights_ = weights;
         } else {
-            // Load-time reorder into the primitive's layout; the plain copy stays with the model.
-            packed_weights_ = AlignedBuffer(wei_md_.get_size());
-            dnnl::stream s(eng);
-            memory from(wei_user_md, eng, const_cast<float*>(weights));
-            memory to(wei_md_, eng, packed_weights_.data());
-            dnnl::reorder(from, to).execute(s, from, to);
-            s.wait();
-            weights_ = packed_weights_.data();
+            // Load-time reorder into the primitive's layout; the plain copy stays with the model. Models on the same
+            // weight bytes (shared-weight slaves) share the reordered copy.
+            packed_weights_ = PreparedWeightCache::instance().get(
+                weights, wei_user_md, 1.0f, wei_md_, [&](uint8_t* out) {
+                    dnnl::stream s(eng);
+                    memory from(wei_user_md, eng, const_cast<float*>(weights));
+                    memory to(wei_md_, eng, out);
+                    dnnl::reorder(from, to).execute(s, from, to);
+                    s.wait();
+                });
+            weights_ = packed_weights_->data();
         }
     }
 
@@ -127,7 +131,7 @@ private:
     Primitive conv_;
     dnnl::reorder src_reorder_, dst_reorder_;  // empty when the primitive works on the plain layout
     memory::desc src_user_md_, src_md_, dst_user_md_, dst_md_, wei_md_, bias_md_, pad_md_;
-    AlignedBuffer packed_weights_;
+    std::shared_ptr<const AlignedBuffer> packed_weights_;
     const void* weights_ = nullptr;
     size_t src_offset_ = 0, dst_offset_ = 0, pad_offset_ = 0, scratch_bytes_ = 0;
 };

@@ -10,6 +10,7 @@ from onnx import TensorProto
 
 import emu_models as M
 import rknn_ctypes as R
+from emu_session import RknnCallError
 
 
 def nhwc(x):
@@ -331,9 +332,10 @@ def test_conv_net_matches_onnxruntime_through_fp16(emu):
 
 def test_core_masks_on_rk3588(add4d):
     lib = add4d.lib
-    for mask in (R.RKNN_NPU_CORE_AUTO, R.RKNN_NPU_CORE_0, R.RKNN_NPU_CORE_1, R.RKNN_NPU_CORE_2):
+    for mask in (R.RKNN_NPU_CORE_AUTO, R.RKNN_NPU_CORE_0, R.RKNN_NPU_CORE_1, R.RKNN_NPU_CORE_2, R.RKNN_NPU_CORE_0_1,
+                 R.RKNN_NPU_CORE_0_1_2, R.RKNN_NPU_CORE_ALL):
         assert lib.rknn_set_core_mask(add4d.handle, mask) == 0
-    for mask in (R.RKNN_NPU_CORE_0_1, R.RKNN_NPU_CORE_0_1_2, R.RKNN_NPU_CORE_ALL, 8, 5, 0x10000, -1, 0x7FFFFFFF):
+    for mask in (8, 5, 6, 0x10000, -1, 0x7FFFFFFF):
         assert lib.rknn_set_core_mask(add4d.handle, mask) == R.RKNN_ERR_PARAM_INVALID, hex(mask)
     assert lib.rknn_set_core_mask(99999, 0) == R.RKNN_ERR_CTX_INVALID
 
@@ -375,7 +377,8 @@ def test_contexts_run_concurrently(emu):
 
 
 def test_one_context_used_by_two_threads_is_not_corrupted(add4d, x4d):
-    # The per-context mutex serialises each call; outputs read back stay consistent with some input.
+    # Calls that overlap on one context fail with RKNN_ERR_FAIL (test_cores.py); those that get through stay
+    # consistent with some input.
     x2 = x4d * 2
     valid = [expected_fp16(x4d), expected_fp16(x2)]
     errors = []
@@ -383,9 +386,13 @@ def test_one_context_used_by_two_threads_is_not_corrupted(add4d, x4d):
     def worker(x):
         try:
             for _ in range(50):
-                add4d.inputs_set(x)
-                add4d.run()
-                (y,) = add4d.outputs_get()
+                try:
+                    add4d.inputs_set(x)
+                    add4d.run()
+                    (y,) = add4d.outputs_get()
+                except RknnCallError as e:
+                    assert e.code == R.RKNN_ERR_FAIL and "in use by another thread" in str(e), str(e)
+                    continue
                 assert any(np.array_equal(y, v) for v in valid)
         except Exception as e:  # noqa: BLE001
             errors.append(e)

@@ -156,9 +156,9 @@ def test_unknown_platform(emu, monkeypatch):
 
 
 def test_unsupported_init_flag(emu):
-    code, _ = emu.init(M.to_bytes(M.add_const([2])), flag=R.RKNN_FLAG_MEM_ALLOC_OUTSIDE)
+    code, _ = emu.init(M.to_bytes(M.add_const([2])), flag=0x40)  # RKNN_FLAG_FENCE_IN_OUTSIDE
     assert code == R.RKNN_ERR_FAIL
-    assert "RKNN_FLAG_MEM_ALLOC_OUTSIDE" in emu.last_error()
+    assert "RKNN_FLAG_FENCE_IN_OUTSIDE" in emu.last_error()
 
 
 def test_harmless_flags_are_accepted(emu):

@@ -33,14 +33,8 @@ def test_int_functions(emu, emu_lib, ctx):
     calls = {
         "rknn_set_batch_core_num": lambda: emu_lib.rknn_set_batch_core_num(h, 2),
         "rknn_wait": lambda: emu_lib.rknn_wait(h, None),
-        "rknn_destroy_mem": lambda: emu_lib.rknn_destroy_mem(h, C.byref(mem)),
-        "rknn_set_weight_mem": lambda: emu_lib.rknn_set_weight_mem(h, C.byref(mem)),
-        "rknn_set_internal_mem": lambda: emu_lib.rknn_set_internal_mem(h, C.byref(mem)),
-        "rknn_set_io_mem": lambda: emu_lib.rknn_set_io_mem(h, C.byref(mem), C.byref(attr)),
         "rknn_set_input_shape": lambda: emu_lib.rknn_set_input_shape(h, C.byref(attr)),
         "rknn_set_input_shapes": lambda: emu_lib.rknn_set_input_shapes(h, 1, C.byref(attr)),
-        "rknn_mem_sync": lambda: emu_lib.rknn_mem_sync(h, C.byref(mem), 1),
-        "rknn_register_custom_ops": lambda: emu_lib.rknn_register_custom_ops(h, C.cast(blob, C.c_void_p), 1),
         "rknn_matmul_create": lambda: emu_lib.rknn_matmul_create(C.byref(mctx), C.cast(blob, C.c_void_p),
                                                                  C.cast(blob, C.c_void_p)),
         "rknn_matmul_create_dynamic_shape": lambda: emu_lib.rknn_matmul_create_dynamic_shape(
@@ -65,26 +59,12 @@ def test_pointer_functions_return_null(emu, emu_lib, ctx):
     h = ctx.handle
     blob = (C.c_uint8 * 64)()
     calls = {
-        "rknn_create_mem_from_phys": lambda: emu_lib.rknn_create_mem_from_phys(h, 0x1000, C.cast(blob, C.c_void_p), 64),
-        "rknn_create_mem_from_fd": lambda: emu_lib.rknn_create_mem_from_fd(h, 3, C.cast(blob, C.c_void_p), 64, 0),
         "rknn_create_mem_from_mb_blk": lambda: emu_lib.rknn_create_mem_from_mb_blk(h, C.cast(blob, C.c_void_p), 0),
-        "rknn_create_mem": lambda: emu_lib.rknn_create_mem(h, 64),
-        "rknn_create_mem2": lambda: emu_lib.rknn_create_mem2(h, 64, 0),
     }
     for name, call in calls.items():
         result = call()
         assert not result, f"{name} returned a pointer"
         assert emu.last_error().startswith(f"{name} is not implemented by the ezrknn emulator yet")
-
-
-def test_custom_op_get_op_attr_reports_nothing(emu, emu_lib):
-    attr = R.rknn_custom_op_attr()
-    attr.n_elems = 7
-    attr.data = 1234
-    emu_lib.rknn_custom_op_get_op_attr(None, b"axis", C.byref(attr))
-    assert attr.n_elems == 0 and not attr.data
-    emu_lib.rknn_custom_op_get_op_attr(None, None, None)
-    assert "rknn_custom_op_get_op_attr" in emu.last_error()
 
 
 def test_failures_are_logged_to_stderr_with_the_rknn_prefix(emu_library_path):
@@ -94,13 +74,14 @@ def test_failures_are_logged_to_stderr_with_the_rknn_prefix(emu_library_path):
         sys.path.insert(0, {str(M.__file__.rsplit('/', 1)[0])!r})
         import rknn_ctypes as R
         lib = R.load({str(emu_library_path)!r})
-        lib.rknn_create_mem(1, 64)
+        lib.rknn_create_mem_from_mb_blk(1, None, 0)
         ctx = R.rknn_context(0)
         lib.rknn_init(ctypes.byref(ctx), ctypes.c_char_p(b"/nonexistent/model.onnx"), 0, 0, None)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     lines = result.stderr.splitlines()
-    assert "E RKNN: [emu] rknn_create_mem is not implemented by the ezrknn emulator yet (RKNN_ERR_FAIL -1)" in lines
+    assert "E RKNN: [emu] rknn_create_mem_from_mb_blk is not implemented by the ezrknn emulator yet " \
+        "(RKNN_ERR_FAIL -1)" in lines
     assert any(line.startswith("E RKNN: [emu] rknn_init: ") and "RKNN_ERR_MODEL_INVALID -6" in line for line in lines)
 
 
@@ -125,7 +106,7 @@ def test_log_level_2_prints_runtime_and_model_information(emu_library_path, emu_
     assert "RKNN Model Information" in loud.stderr and "input 0: 'x' dims [1,4,4,3] fmt NHWC type FP16" in loud.stderr
 
 
-def test_target_platform_mismatch_warns_at_level_1(emu_library_path, emu_models):
+def test_target_platform_mismatch_is_refused_and_logged_at_level_1(emu_library_path, emu_models):
     path = emu_models / "for_rk3566.onnx"
     path.write_bytes(M.to_bytes(M.add_const([2], metadata={"rknn.target_platform": "rk3566"})))
     script = textwrap.dedent(f"""
@@ -134,10 +115,10 @@ def test_target_platform_mismatch_warns_at_level_1(emu_library_path, emu_models)
         import rknn_ctypes as R
         lib = R.load({str(emu_library_path)!r})
         ctx = R.rknn_context(0)
-        assert lib.rknn_init(ctypes.byref(ctx), ctypes.c_char_p({str(path).encode()!r}), 0, 0, None) == 0
+        assert lib.rknn_init(ctypes.byref(ctx), ctypes.c_char_p({str(path).encode()!r}), 0, 0, None) == -13
     """)
     env = {k: v for k, v in os.environ.items() if k != "EZRKNN_EMU_PLATFORM"}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                             env={**env, "RKNN_LOG_LEVEL": "1"})
-    assert "W RKNN: [emu] rknn_init: the model was prepared for rk3566 but the emulated platform is rk3588" \
-        in result.stderr
+    assert "rknn_init: This rknn model is for rk3566, but current platform is rk3588" in result.stderr
+    assert "(RKNN_ERR_TARGET_PLATFORM_UNMATCH -13)" in result.stderr
