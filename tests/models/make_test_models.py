@@ -7,6 +7,9 @@ add_conv.onnx       image[1,3,8,8] + offset[1,4] -> features[1,4,8,8] (Conv, Rel
 add_conv_expected.bin  float32 little-endian: features (256 values) then pooled (4 values), computed by
                     onnxruntime for reference_inputs() below (the C++ test builds the same inputs).
 unsupported_op.onnx x[1,4] -> y[1,4] through Einsum, an op outside the NPU list the emulator lacks, at node "einsum_node".
+npu_demo.onnx       image[1,3,16,16] -> Conv 3->8 (3x3, pad 1) -> cstSigmoid (domain "rknn.demo", a custom op the
+                    C demo examples/c_api/rknn_npu_demo.c registers) -> probs[1,8,16,16]; custom string "npu demo".
+                    The weights follow formulas that the C demo repeats to compute its own reference.
 """
 
 from pathlib import Path
@@ -95,8 +98,30 @@ def unsupported_op() -> onnx.ModelProto:
     return model
 
 
+def npu_demo() -> onnx.ModelProto:
+    o, i, ky, kx = np.meshgrid(np.arange(8), np.arange(3), np.arange(3), np.arange(3), indexing="ij")
+    weight = (((o * 7 + i * 3 + ky * 5 + kx) % 11 - 5) / 20.0).astype(np.float32)  # demo_weight() in the C demo
+    bias = ((np.arange(8) - 4) / 10.0).astype(np.float32)                           # demo_bias()
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["image", "conv_w", "conv_b"], ["logits"], name="conv", kernel_shape=[3, 3],
+                          pads=[1, 1, 1, 1]),
+         helper.make_node("cstSigmoid", ["logits"], ["probs"], name="sigmoid", domain="rknn.demo")],
+        "npu_demo",
+        inputs=[helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 16, 16])],
+        outputs=[helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, 8, 16, 16])],
+        initializer=[numpy_helper.from_array(weight, "conv_w"), numpy_helper.from_array(bias, "conv_b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET),
+                                                    helper.make_opsetid("rknn.demo", 1)],
+                              producer_name="ezrknn-tests")
+    model.ir_version = IR_VERSION
+    helper.set_model_props(model, {"rknn.custom_string": "npu demo"})
+    return model
+
+
 if __name__ == "__main__":
     conv = add_conv()
     save(conv, "add_conv.onnx")
     write_expected(conv)
     save(unsupported_op(), "unsupported_op.onnx")
+    save(npu_demo(), "npu_demo.onnx")
