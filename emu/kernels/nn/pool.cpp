@@ -45,27 +45,14 @@ private:
         T m = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
                                                    : std::numeric_limits<T>::lowest();
         int64_t bd = -1, bh = -1, bw = -1;
-        const int64_t d0 = o[0] * w_.stride[0] - w_.pad_begin[0];
-        const int64_t h0 = o[1] * w_.stride[1] - w_.pad_begin[1];
-        const int64_t w0 = o[2] * w_.stride[2] - w_.pad_begin[2];
-        for (int64_t kd = 0; kd < w_.kernel[0]; ++kd) {
-            const int64_t id = d0 + kd * w_.dilation[0];
-            if (id < 0 || id >= w_.in[0]) continue;
-            for (int64_t kh = 0; kh < w_.kernel[1]; ++kh) {
-                const int64_t ih = h0 + kh * w_.dilation[1];
-                if (ih < 0 || ih >= w_.in[1]) continue;
-                const T* row = xp + (id * w_.in[1] + ih) * w_.in[2];
-                for (int64_t kw = 0; kw < w_.kernel[2]; ++kw) {
-                    const int64_t iw = w0 + kw * w_.dilation[2];
-                    if (iw < 0 || iw >= w_.in[2]) continue;
-                    if constexpr (WithIndex) {
-                        if (bd < 0 || row[iw] > m) m = row[iw], bd = id, bh = ih, bw = iw;
-                    } else {
-                        m = std::max(m, row[iw]);
-                    }
-                }
+        w_.for_each_tap(xp, o, [&](int64_t id, int64_t ih, int64_t iw, T v) {
+            if constexpr (WithIndex) {
+                if (bd < 0 || v > m) m = v, bd = id, bh = ih, bw = iw;
+            } else {
+                (void)id, (void)ih, (void)iw;
+                m = std::max(m, v);
             }
-        }
+        });
         if constexpr (WithIndex) {
             if (bd < 0) index = -1;
             else if (column_major_) index = plane_offset + bd + bh * w_.in[0] + bw * w_.in[0] * w_.in[1];
@@ -112,22 +99,7 @@ private:
 
     float average_at(const float* xp, std::array<int64_t, 3> o) const {
         float sum = 0.0f;
-        const int64_t d0 = o[0] * w_.stride[0] - w_.pad_begin[0];
-        const int64_t h0 = o[1] * w_.stride[1] - w_.pad_begin[1];
-        const int64_t w0 = o[2] * w_.stride[2] - w_.pad_begin[2];
-        for (int64_t kd = 0; kd < w_.kernel[0]; ++kd) {
-            const int64_t id = d0 + kd * w_.dilation[0];
-            if (id < 0 || id >= w_.in[0]) continue;
-            for (int64_t kh = 0; kh < w_.kernel[1]; ++kh) {
-                const int64_t ih = h0 + kh * w_.dilation[1];
-                if (ih < 0 || ih >= w_.in[1]) continue;
-                const float* row = xp + (id * w_.in[1] + ih) * w_.in[2];
-                for (int64_t kw = 0; kw < w_.kernel[2]; ++kw) {
-                    const int64_t iw = w0 + kw * w_.dilation[2];
-                    if (iw >= 0 && iw < w_.in[2]) sum += row[iw];
-                }
-            }
-        }
+        w_.for_each_tap(xp, o, [&](int64_t, int64_t, int64_t, float v) { sum += v; });
         // The divisor counts the taps inside the input, or with count_include_pad inside the padded input (a
         // window that ceil_mode lets run past the end padding does not count its overhang).
         int64_t count = 1;

@@ -45,6 +45,28 @@ struct Window3d {
     int64_t in_size() const { return in[0] * in[1] * in[2]; }
     int64_t out_size() const { return out[0] * out[1] * out[2]; }
     int64_t kernel_size() const { return kernel[0] * kernel[1] * kernel[2]; }
+
+    // Calls visit(id, ih, iw, value) for every tap of the window at output position `o` that lies inside the
+    // input (one plane `xp`, row-major D×H×W); padding taps are skipped.
+    template <typename T, typename Visit>
+    void for_each_tap(const T* xp, std::array<int64_t, 3> o, Visit&& visit) const {
+        const int64_t d0 = o[0] * stride[0] - pad_begin[0];
+        const int64_t h0 = o[1] * stride[1] - pad_begin[1];
+        const int64_t w0 = o[2] * stride[2] - pad_begin[2];
+        for (int64_t kd = 0; kd < kernel[0]; ++kd) {
+            const int64_t id = d0 + kd * dilation[0];
+            if (id < 0 || id >= in[0]) continue;
+            for (int64_t kh = 0; kh < kernel[1]; ++kh) {
+                const int64_t ih = h0 + kh * dilation[1];
+                if (ih < 0 || ih >= in[1]) continue;
+                const T* row = xp + (id * in[1] + ih) * in[2];
+                for (int64_t kw = 0; kw < kernel[2]; ++kw) {
+                    const int64_t iw = w0 + kw * dilation[2];
+                    if (iw >= 0 && iw < in[2]) visit(id, ih, iw, row[iw]);
+                }
+            }
+        }
+    }
 };
 
 Window3d to_window3d(const std::vector<int64_t>& in, const std::vector<int64_t>& out, const WindowSpec& w);
