@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "graph/activation_chains.hpp"
+#include "graph/qdq_fusion.hpp"
 #include "graph/channels_last_plan.hpp"
 #include "graph/conv_batch_norm_folding.hpp"
 #include "graph/custom_op_node.hpp"
@@ -84,6 +85,7 @@ public:
         for (const onnx::ValueInfo& vi : graph_.outputs) declared_.emplace(vi.name, &vi);
         chain_after_ = find_activation_chains(graph_, opset_);
         conv_batch_norms_ = find_conv_batch_norm_pairs(graph_, opset_);
+        qdq_patterns_ = find_qdq_patterns(graph_);
         if (channels_last_ && !options_.reference_kernels) {
             std::unordered_map<size_t, size_t> views = conv_batch_norms_;
             for (const auto& [producer, chain] : chain_after_) views.emplace(producer, chain.nodes.back().first);
@@ -186,7 +188,27 @@ private:
 
     void lower_node(size_t index) {
         const onnx::Node& node = graph_.nodes[index];
+        if (absorbed_quantize_.count(index)) return;  // its output comes from the fused QDQ node
+        if (lower_qdq_pattern(index)) return;
         lower_node(node, node_reference(node, index), index);
+    }
+
+    // A Conv / MatMul between DequantizeLinear and QuantizeLinear nodes runs as one QLinearConv / QLinearMatMul
+    // (qdq_fusion.hpp), provided every tensor the fused node reads already exists.
+    bool lower_qdq_pattern(size_t index) {
+        auto it = qdq_patterns_.find(index);
+        if (it == qdq_patterns_.end()) return false;
+        const onnx::Node& fused = it->second.fused;
+        for (const std::string& name : fused.inputs)
+            if (!ids_.count(name)) return false;
+        const size_t steps = g_.steps.size();
+        lower_node(fused, node_reference(graph_.nodes[index], index), kNotInMainGraph);
+        if (g_.steps.size() > steps) {
+            g_.steps.back().node = &graph_.nodes[index];  // `fused` lives only as long as this lowering
+            g_.steps.back().replaceable = false;           // a custom Conv / MatMul op must not take its place
+        }
+        absorbed_quantize_.insert(it->second.quantize_node);
+        return true;
     }
 
     // `index` finds the node's fusion partners; kNotInMainGraph for a node of an inlined If branch.
@@ -451,6 +473,8 @@ private:
     static constexpr size_t kNotInMainGraph = SIZE_MAX;
     std::unordered_map<size_t, size_t> conv_batch_norms_;  // Conv node index -> BatchNormalization it may absorb
     std::unordered_set<size_t> folded_batch_norms_;        // BatchNormalization nodes folded into their Conv
+    std::unordered_map<size_t, QdqPattern> qdq_patterns_;  // Conv / MatMul node index -> its QDQ fusion
+    std::unordered_set<size_t> absorbed_quantize_;         // QuantizeLinear nodes a fused QDQ node replaced
 };
 
 }  // namespace

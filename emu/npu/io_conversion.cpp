@@ -1,5 +1,6 @@
 #include "npu/io_conversion.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -67,10 +68,57 @@ void to_float16(const void* src, uint16_t* dst, size_t count)
     for (size_t i = 0; i < count; ++i) dst[i] = float_to_half(static_cast<float>(load<Src>(src, i)));
 }
 
+// Quantization of a quantized tensor's data as the NPU does it (rknn-api.md §7.7): q = clamp(round(D / scale) + zp),
+// rounding half to even like QuantizeLinear; D = (q - zp) * scale back, rounded once to float like DequantizeLinear.
+int32_t quantize_value(const IoQuantization& q, float d)
+{
+    const bool is_unsigned = q.type == RKNN_TENSOR_UINT8;
+    const float lo = is_unsigned ? 0.0f : -128.0f, hi = is_unsigned ? 255.0f : 127.0f;
+    float v = d == d ? std::nearbyint(d / q.scale) + static_cast<float>(q.zero_point) : static_cast<float>(q.zero_point);
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return static_cast<int32_t>(v);
+}
+
+float dequantize_value(const IoQuantization& q, int32_t value)
+{
+    return static_cast<float>(static_cast<double>(value - q.zero_point) * static_cast<double>(q.scale));
+}
+
+// Caller data of a quantized input -> the executor's float32: data of the tensor's own type (INT8/UINT8) is
+// already quantized; any other type holds values, which are quantized first. Either way the executor sees the
+// dequantized value, which the model's QuantizeLinear maps back to the same q.
+void quantized_to_executor(const IoTensor& t, const void* src, int src_type, float* out)
+{
+    const IoQuantization& q = *t.quant;
+    const size_t count = t.attr.n_elems;
+    for (size_t i = 0; i < count; ++i) {
+        int32_t value = 0;
+        if (src_type == t.attr.type) {
+            value = src_type == RKNN_TENSOR_UINT8 ? load<uint8_t>(src, i) : load<int8_t>(src, i);
+        } else {
+            float d = 0.0f;
+            switch (src_type) {
+            case RKNN_TENSOR_FLOAT32: d = load<float>(src, i); break;
+            case RKNN_TENSOR_FLOAT16: d = numerics::half_to_float(load<uint16_t>(src, i)); break;
+            case RKNN_TENSOR_UINT8: d = load<uint8_t>(src, i); break;
+            case RKNN_TENSOR_INT8: d = load<int8_t>(src, i); break;
+            default: invalid(t, std::string("cannot convert ") + rknn_type_name(src_type) + " data");
+            }
+            value = quantize_value(q, d);
+        }
+        out[i] = dequantize_value(q, value);
+    }
+}
+
 void convert_to_executor(const IoTensor& t, const void* src, int src_type, void* dst)
 {
     const size_t count = t.attr.n_elems;
     if (count == 0) return;  // an empty tensor may have no storage: memcpy from/to null is undefined
+    if (t.quant && t.info.dtype == onnx::DataType::Float) {
+        quantized_to_executor(t, src, src_type, static_cast<float*>(dst));
+        return;
+    }
     if (t.info.dtype == onnx::DataType::Float) {
         float* out = static_cast<float*>(dst);
         switch (src_type) {
@@ -198,7 +246,7 @@ BufferLayout native_buffer(const IoTensor& t, const Platform& platform, bool pad
 bool is_executor_layout(const IoTensor& t, const BufferLayout& layout)
 {
     const bool dense = layout.fmt == RKNN_TENSOR_NCHW || layout.fmt == RKNN_TENSOR_UNDEFINED;
-    if (!dense || t.rounds_through_fp16) return false;
+    if (!dense || t.rounds_through_fp16 || t.quant) return false;
     switch (t.info.dtype) {
     case onnx::DataType::Float: return layout.type == RKNN_TENSOR_FLOAT32;
     case onnx::DataType::Float16: return layout.type == RKNN_TENSOR_FLOAT16;
@@ -288,6 +336,14 @@ void read_output(const IoTensor& t, const void* src, bool want_float, void* dst)
     switch (t.info.dtype) {
     case onnx::DataType::Float: {
         const float* in = static_cast<const float*>(src);
+        if (t.quant && !want_float) {
+            for (size_t i = 0; i < count; ++i) {
+                const int32_t v = quantize_value(*t.quant, in[i]);
+                if (t.quant->type == RKNN_TENSOR_UINT8) store<uint8_t>(dst, i, static_cast<uint8_t>(v));
+                else store<int8_t>(dst, i, static_cast<int8_t>(v));
+            }
+            return;
+        }
         if (want_float) {
             if (!t.rounds_through_fp16) {
                 std::memcpy(dst, src, count * 4);

@@ -102,11 +102,15 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(std::shared_ptr<const Model
     for (size_t i = 0; i < compiled.inputs().size(); ++i) {
         loaded->inputs_.push_back(describe_tensor(compiled.inputs()[i], TensorRole::Input, static_cast<uint32_t>(i),
                                                   loaded->exact_fp32_, *loaded->platform_));
+        if (auto q = input_quantization(compiled.model(), compiled.inputs()[i].name))
+            mark_quantized(loaded->inputs_.back(), TensorRole::Input, *loaded->platform_, *q);
     }
     for (size_t i = 0; i < compiled.outputs().size(); ++i) {
         loaded->outputs_.push_back(describe_tensor(compiled.outputs()[i], TensorRole::Output,
                                                    static_cast<uint32_t>(i), loaded->exact_fp32_,
                                                    *loaded->platform_));
+        if (auto q = output_quantization(compiled.model(), compiled.outputs()[i].name))
+            mark_quantized(loaded->outputs_.back(), TensorRole::Output, *loaded->platform_, *q);
     }
     return loaded;
 }

@@ -254,4 +254,23 @@ IoTensor describe_tensor(const TensorInfo& info, TensorRole role, uint32_t index
     return t;
 }
 
+void mark_quantized(IoTensor& t, TensorRole role, const Platform& platform, const IoQuantization& q)
+{
+    t.quant = q;
+    t.rounds_through_fp16 = false;
+    rknn_tensor_attr& a = t.attr;
+    a.type = static_cast<rknn_tensor_type>(q.type);
+    a.qnt_type = RKNN_TENSOR_QNT_AFFINE_ASYMMETRIC;
+    a.zp = q.zero_point;
+    a.scale = q.scale;
+    a.size = a.n_elems;  // one byte per element
+    a.size_with_stride = a.size;
+    if (t.nchw && role == TensorRole::Output) {
+        const size_t c2 = platform.c2_for_element_size(1);
+        if (c2) a.size_with_stride = static_cast<uint32_t>(nc1hwc2_byte_size(*t.nchw, c2, 1, platform.width_alignment));
+    }
+    t.native = native_attr(t, role, platform, false);
+    t.native_nhwc = native_attr(t, role, platform, true);
+}
+
 }  // namespace ezemu::npu

@@ -11,6 +11,7 @@
 #include "graph/compiled_model.hpp"
 #include "npu/layout.hpp"
 #include "npu/platform.hpp"
+#include "npu/quantized_io.hpp"
 #include "rknn/rknn_api.h"
 
 namespace ezemu::npu {
@@ -28,6 +29,9 @@ struct IoTensor {
     std::optional<Nchw> nchw;          // set for 4-D tensors
     bool is_float = false;             // ONNX float32 or float16
     bool rounds_through_fp16 = false;  // ONNX float32 carried as FLOAT16 (the fp16 NPU convention)
+    // Set for a float tensor of a QDQ model that the NPU carries as INT8/UINT8 (quantized_io.hpp): the caller's
+    // data is quantized with it on the way in and, unless want_float, on the way out.
+    std::optional<IoQuantization> quant;
 };
 
 // The RKNN type an ONNX dtype travels as (float32 as FLOAT16 unless exact_fp32); nullopt when RKNN has none.
@@ -48,5 +52,9 @@ bool has_nc1hwc2_layout(int type);
 // 4 GiB of data (sizes are uint32_t in the ABI).
 IoTensor describe_tensor(const TensorInfo& info, TensorRole role, uint32_t index, bool exact_fp32,
                          const Platform& platform);
+
+// Turns float tensor `t` into the NPU's quantized view: attr type INT8/UINT8, AFFINE_ASYMMETRIC with q's zp and
+// scale, sizes and native attrs of 1-byte elements.
+void mark_quantized(IoTensor& t, TensorRole role, const Platform& platform, const IoQuantization& q);
 
 }  // namespace ezemu::npu

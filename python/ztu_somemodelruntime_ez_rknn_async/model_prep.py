@@ -38,12 +38,12 @@ MASTER_WEIGHT_LOCATION = "rknn.master_context"
 
 # toolkit2 options this helper knows but does not implement yet: any value other than None is refused.
 _NOT_IMPLEMENTED_OPTIONS = (
-    "mean_values", "std_values", "quant_img_RGB2BGR", "quantized_dtype", "quantized_algorithm",
-    "quantized_method", "quantized_hybrid_level", "float_dtype", "optimization_level", "dynamic_input",
+    "mean_values", "std_values", "quant_img_RGB2BGR", "quantized_hybrid_level", "float_dtype", "optimization_level", "dynamic_input",
     "compress_weight", "inputs_yuv_fmt", "single_core_mode", "model_pruning", "op_target", "sparse_infer",
     "enable_flash_attention", "auto_hybrid", "remove_reshape", "quantize_weight",
 )
-_IMPLEMENTED_OPTIONS = ("custom_string", "target_platform", "remove_weight")
+_IMPLEMENTED_OPTIONS = ("custom_string", "target_platform", "remove_weight", "quantized_dtype", "quantized_algorithm",
+                        "quantized_method")
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -54,6 +54,20 @@ def _onnx():
     except ImportError as e:  # pragma: no cover - the test extra installs it
         raise ImportError("model preparation needs the 'onnx' package: pip install onnx") from e
     return onnx
+
+
+def _quantization():
+    """The sibling quantization module, also when this file is loaded on its own (tests load it by path)."""
+    if __package__:
+        from . import quantization
+        return quantization
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "quantization.py")
+    spec = importlib.util.spec_from_file_location("ezrknn_quantization_source", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _path(value: Any, what: str) -> str:
@@ -117,6 +131,7 @@ class RKNN:
         self._source_name = ""
         self._input_sizes: Dict[str, List[int]] = {}
         self._built = None  # onnx.ModelProto after build()
+        self._accuracy: Dict[str, float] = {}  # output -> lowest cosine vs the float model, after a quantized build
 
     def _log(self, text: str) -> None:
         if self._verbose:
@@ -137,6 +152,14 @@ class RKNN:
                 checked[name] = _check_target_platform(value)
             elif name == "remove_weight":
                 checked[name] = _check_bool(value, "remove_weight")
+            elif name == "quantized_dtype" and value is not None:
+                checked[name] = _quantization().check_quantized_dtype(value)
+            elif name == "quantized_algorithm" and value is not None:
+                checked[name] = _quantization().check_quantized_algorithm(value)
+            elif name == "quantized_method" and value is not None:
+                checked[name] = _quantization().check_quantized_method(value)
+            elif name in ("quantized_dtype", "quantized_algorithm", "quantized_method"):
+                pass
             elif name in _NOT_IMPLEMENTED_OPTIONS:
                 if value is not None:
                     raise NotImplementedError(f"config option {name} is not implemented yet by this model "
@@ -209,8 +232,11 @@ class RKNN:
 
     # --- build -------------------------------------------------------------------------------------------------
 
-    def build(self, do_quantization: bool = False, dataset: Optional[str] = None, **unsupported: Any) -> int:
-        """Applies the configuration to the loaded model. Quantization is not implemented yet."""
+    def build(self, do_quantization: bool = False, dataset: Any = None, **unsupported: Any) -> int:
+        """Applies the configuration to the loaded model. With ``do_quantization=True`` it quantizes to int8 (QDQ)
+        from ``dataset``: a list of input arrays (or of per-input lists of arrays), or the path of a .txt file
+        listing .npy files (one sample per line); then ``accuracy_report()`` gives each output's cosine
+        similarity against the float model on those inputs."""
         onnx = _onnx()
         for name, value in unsupported.items():
             if name == "rknn_batch_size":
@@ -218,12 +244,12 @@ class RKNN:
                     raise NotImplementedError("build option rknn_batch_size is not implemented yet; leave it out")
             else:
                 raise TypeError(f"build() got an unknown option {name!r}")
-        if _check_bool(do_quantization, "do_quantization"):
-            raise NotImplementedError("build(do_quantization=True): int8 quantization is not implemented yet by "
-                                      "this model preparation helper; build with do_quantization=False")
-        if dataset is not None:
-            raise ValueError("build(dataset=...) is only used with do_quantization=True, which is not implemented "
-                             "yet; leave dataset out")
+        quantize = _check_bool(do_quantization, "do_quantization")
+        if not quantize and dataset is not None:
+            raise ValueError("build(dataset=...) is only used with do_quantization=True; leave dataset out")
+        if quantize and dataset is None:
+            raise ValueError("build(do_quantization=True) needs dataset=: a list of input arrays or the path of a "
+                             ".txt list of .npy files")
         if self._source is None:
             raise RuntimeError("build(): no model loaded; call load_onnx() first")
 
@@ -231,6 +257,16 @@ class RKNN:
         for value_info in model.graph.input:
             if value_info.name in self._input_sizes:
                 _pin_shape(value_info, self._input_sizes[value_info.name])
+        self._accuracy = {}
+        if quantize:
+            q = _quantization()
+            feeds = q.load_dataset(dataset, model)
+            float_model = model
+            model = q.quantize(float_model, feeds, self._config.get("quantized_dtype", "w8a8"),
+                               self._config.get("quantized_method", "channel") == "channel")
+            self._accuracy = q.accuracy_report(float_model, model, feeds)
+            for name, value in self._accuracy.items():
+                self._log(f"quantized output '{name}': cosine {value:.6f} vs float on {len(feeds)} input(s)")
         removed = _remove_weights(model) if self._config.get("remove_weight") else 0
         meta = {p.key: p.value for p in model.metadata_props}
         for key in (META_CUSTOM_STRING, META_TARGET_PLATFORM, META_REMOVE_WEIGHT):
@@ -247,6 +283,13 @@ class RKNN:
         self._built = model
         self._log(f"built {self._source_name}" + (f": removed {removed} weight(s)" if removed else ""))
         return 0
+
+    def accuracy_report(self) -> Dict[str, float]:
+        """After build(do_quantization=True): per output, the lowest cosine similarity between the quantized and
+        the float model over the calibration inputs (toolkit2's accuracy analysis, entire-model column)."""
+        if not self._accuracy:
+            raise RuntimeError("accuracy_report(): no quantized build; call build(do_quantization=True, dataset=...)")
+        return dict(self._accuracy)
 
     # --- export ------------------------------------------------------------------------------------------------
 

@@ -165,7 +165,7 @@ def test_inputs_names_graph_inputs(model_path):
 # --- options not implemented, unknown options, order, paths -------------------------------------------------------
 
 @pytest.mark.parametrize("option, value", [("mean_values", [[0, 0, 0]]), ("std_values", [[255, 255, 255]]),
-                                           ("quantized_dtype", "w8a8"), ("dynamic_input", [[[1, 3, 8, 8]]])])
+                                           ("dynamic_input", [[[1, 3, 8, 8]]])])
 def test_options_not_implemented_yet_raise(option, value):
     with pytest.raises(NotImplementedError, match=f"{option} is not implemented yet"):
         prep.RKNN().config(**{option: value})
@@ -177,10 +177,11 @@ def test_unknown_option_is_a_type_error():
         prep.RKNN().config(targetplatform="rk3588")
 
 
-def test_quantization_is_not_implemented_yet(model_path):
+def test_dataset_without_quantization_is_refused(model_path):
+    # Quantization itself: tests/python/test_quantization.py.
     rknn = prep.RKNN()
     rknn.load_onnx(model_path)
-    with pytest.raises(NotImplementedError, match="int8 quantization is not implemented yet"):
+    with pytest.raises(FileNotFoundError, match="dataset"):
         rknn.build(do_quantization=True, dataset="dataset.txt")
     with pytest.raises(ValueError, match="dataset"):
         rknn.build(do_quantization=False, dataset="dataset.txt")

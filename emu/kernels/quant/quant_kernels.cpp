@@ -7,11 +7,19 @@ namespace ezemu::kernels {
 
 std::unique_ptr<Kernel> make_quantize_linear(KernelContext& ctx);
 std::unique_ptr<Kernel> make_dequantize_linear(KernelContext& ctx);
+std::unique_ptr<Kernel> make_conv_integer(KernelContext& ctx);
+std::unique_ptr<Kernel> make_qlinear_conv(KernelContext& ctx);
+std::unique_ptr<Kernel> make_matmul_integer(KernelContext& ctx);
+std::unique_ptr<Kernel> make_qlinear_matmul(KernelContext& ctx);
 
 namespace {
 
-constexpr std::array<KernelEntry, 2> kTable{{
+constexpr std::array<KernelEntry, 6> kTable{{
+    KernelEntry{"ConvInteger", 10, kNewestOpset, make_conv_integer},
     KernelEntry{"DequantizeLinear", 10, kNewestOpset, make_dequantize_linear},
+    KernelEntry{"MatMulInteger", 10, kNewestOpset, make_matmul_integer},
+    KernelEntry{"QLinearConv", 10, kNewestOpset, make_qlinear_conv},
+    KernelEntry{"QLinearMatMul", 10, kNewestOpset, make_qlinear_matmul},
     KernelEntry{"QuantizeLinear", 10, kNewestOpset, make_quantize_linear},
 }};
 

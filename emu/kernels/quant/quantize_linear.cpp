@@ -10,6 +10,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/quant/integer_operands.hpp"
 #include "kernels/quant/quant_params.hpp"
 #include "kernels/registry.hpp"
 #include "numerics/fp16.hpp"
@@ -215,6 +216,7 @@ std::unique_ptr<Kernel> make_quantize_linear(KernelContext& ctx) {
                  " is not supported (supported: float32, float16)");
 
     const QuantParamLayout q = quant::quant_param_layout(ctx);
+    quant::check_positive_scales(ctx, 1, "y");
     ctx.set_output(0, y, x.shape);
     switch (x.dtype) {
         case DT::Float: return make_quantize_for<float>(y, q, scale_dtype, zp_dtype, precision);
@@ -244,6 +246,7 @@ std::unique_ptr<Kernel> make_dequantize_linear(KernelContext& ctx) {
                  " is not supported (supported: float32, float16)");
 
     const QuantParamLayout q = quant::quant_param_layout(ctx);
+    quant::check_positive_scales(ctx, 1, "x");
     ctx.set_output(0, y, x.shape);
     if (y == DT::Float16) return make_dequantize_for<Half>(x.dtype, q, scale_dtype, zp_dtype);
     return make_dequantize_for<float>(x.dtype, q, scale_dtype, zp_dtype);

@@ -1,0 +1,144 @@
+#include "graph/qdq_fusion.hpp"
+
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "graph/subgraph.hpp"
+
+namespace ezemu::graph {
+
+namespace {
+
+using DT = onnx::DataType;
+
+class QdqFinder {
+public:
+    explicit QdqFinder(const onnx::Graph& graph) : graph_(graph) {
+        for (const onnx::Tensor& t : graph.initializers) initializers_.emplace(t.name, &t);
+        for (const onnx::ValueInfo& vi : graph.outputs) graph_outputs_.insert(vi.name);
+        for (size_t i = 0; i < graph.nodes.size(); ++i) {
+            for (const std::string& out : graph.nodes[i].outputs)
+                if (!out.empty()) producer_.emplace(out, i);
+            for (const std::string& in : graph.nodes[i].inputs)
+                if (!in.empty()) ++readers_[in];
+            for (const std::string& in : outer_scope_names(graph.nodes[i])) ++readers_[in];
+        }
+    }
+
+    std::unordered_map<size_t, QdqPattern> find() const {
+        std::unordered_map<size_t, QdqPattern> found;
+        for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+            const onnx::Node& n = graph_.nodes[i];
+            if (!n.is_default_domain() || (n.op_type != "Conv" && n.op_type != "MatMul")) continue;
+            QdqPattern p;
+            if (match(n, p)) found.emplace(i, std::move(p));
+        }
+        return found;
+    }
+
+private:
+    const onnx::Tensor* initializer(const std::string& name) const {
+        auto it = initializers_.find(name);
+        return it == initializers_.end() ? nullptr : it->second;
+    }
+
+    // The DequantizeLinear / QuantizeLinear node that produces `tensor` (default domain, 3 inputs), or nullptr.
+    const onnx::Node* producer(const std::string& tensor, const char* op) const {
+        auto it = producer_.find(tensor);
+        if (it == producer_.end()) return nullptr;
+        const onnx::Node& n = graph_.nodes[it->second];
+        if (!n.is_default_domain() || n.op_type != op || n.inputs.size() < 3 || n.inputs[2].empty()) return nullptr;
+        return &n;
+    }
+
+    // Scale and zero point of a Q/DQ node: initializers, one value each, zero point of `dtype` (8-bit if Undefined).
+    bool per_tensor(const onnx::Node& q, DT dtype) const {
+        const onnx::Tensor* s = initializer(q.inputs[1]);
+        const onnx::Tensor* z = initializer(q.inputs[2]);
+        if (!s || !z || s->data_type != DT::Float || z->dims.size() > 1) return false;
+        int64_t count = 1;
+        for (int64_t d : s->dims) count *= d;
+        if (count != 1 || s->dims.size() > 1) return false;
+        if (dtype == DT::Undefined) return z->data_type == DT::Uint8 || z->data_type == DT::Int8;
+        return z->data_type == dtype;
+    }
+
+    int64_t axis_of(const onnx::Node& q, int64_t rank) const {
+        const onnx::Attribute* a = q.find_attribute("axis");
+        const int64_t axis = a ? a->i : 1;
+        return axis < 0 ? axis + rank : axis;
+    }
+
+    bool match(const onnx::Node& op, QdqPattern& p) const {
+        const bool conv = op.op_type == "Conv";
+        if (op.outputs.size() != 1 || op.inputs.size() < 2 || (!conv && op.inputs.size() != 2)) return false;
+        const std::string& y = op.outputs[0];
+        if (graph_outputs_.count(y)) return false;
+        auto r = readers_.find(y);
+        if (r == readers_.end() || r->second != 1) return false;
+        const onnx::Node* dq_x = producer(op.inputs[0], "DequantizeLinear");
+        const onnx::Node* dq_w = producer(op.inputs[1], "DequantizeLinear");
+        if (!dq_x || !dq_w || !per_tensor(*dq_x, DT::Undefined)) return false;
+        const onnx::Node* q_y = nullptr;
+        size_t q_index = 0;
+        for (size_t i = 0; i < graph_.nodes.size() && !q_y; ++i) {
+            const onnx::Node& n = graph_.nodes[i];
+            if (n.is_default_domain() && n.op_type == "QuantizeLinear" && !n.inputs.empty() && n.inputs[0] == y &&
+                n.inputs.size() == 3 && !n.inputs[2].empty()) {
+                q_y = &n;
+                q_index = i;
+            }
+        }
+        if (!q_y || !per_tensor(*q_y, DT::Undefined)) return false;
+
+        // Weights: an 8-bit initializer, per tensor or per output channel.
+        const onnx::Tensor* w = initializer(dq_w->inputs[0]);
+        const onnx::Tensor* ws = initializer(dq_w->inputs[1]);
+        const onnx::Tensor* wz = initializer(dq_w->inputs[2]);
+        if (!w || !ws || !wz || (w->data_type != DT::Int8 && w->data_type != DT::Uint8) || wz->data_type != w->data_type ||
+            ws->data_type != DT::Float)
+            return false;
+        if (!per_tensor(*dq_w, w->data_type)) {
+            const auto rank = static_cast<int64_t>(w->dims.size());
+            const int64_t want_axis = conv ? 0 : 1;
+            if ((!conv && rank != 2) || rank < 1 || axis_of(*dq_w, rank) != want_axis) return false;
+            const int64_t channels = w->dims[static_cast<size_t>(want_axis)];
+            if (ws->dims != std::vector<int64_t>{channels} || wz->dims != std::vector<int64_t>{channels}) return false;
+        }
+
+        p.fused.name = op.name;
+        p.fused.domain = op.domain;
+        p.fused.op_type = conv ? "QLinearConv" : "QLinearMatMul";
+        p.fused.inputs = {dq_x->inputs[0], dq_x->inputs[1], dq_x->inputs[2], dq_w->inputs[0], dq_w->inputs[1],
+                          dq_w->inputs[2], q_y->inputs[1], q_y->inputs[2]};
+        p.fused.outputs = {q_y->outputs.empty() ? std::string() : q_y->outputs[0]};
+        if (conv && op.inputs.size() > 2 && !op.inputs[2].empty()) {
+            const onnx::Node* dq_b = producer(op.inputs[2], "DequantizeLinear");
+            if (!dq_b) return false;
+            const onnx::Tensor* b = initializer(dq_b->inputs[0]);
+            const onnx::Tensor* bz = initializer(dq_b->inputs[2]);
+            if (!b || b->data_type != DT::Int32 || !bz || bz->data_type != DT::Int32) return false;
+            // The int32 bias is added to the accumulators as is: its zero point must be 0.
+            for (size_t k = 0; k < bz->byte_size(); ++k)
+                if (bz->data()[k] != 0) return false;
+            p.fused.inputs.push_back(dq_b->inputs[0]);
+        }
+        if (p.fused.outputs[0].empty()) return false;
+        if (conv) p.fused.attributes = op.attributes;
+        p.quantize_node = q_index;
+        return true;
+    }
+
+    const onnx::Graph& graph_;
+    std::unordered_map<std::string, const onnx::Tensor*> initializers_;
+    std::unordered_set<std::string> graph_outputs_;
+    std::unordered_map<std::string, size_t> producer_;
+    std::unordered_map<std::string, int> readers_;
+};
+
+}  // namespace
+
+std::unordered_map<size_t, QdqPattern> find_qdq_patterns(const onnx::Graph& graph) { return QdqFinder(graph).find(); }
+
+}  // namespace ezemu::graph

@@ -1,0 +1,27 @@
+// QDQ patterns that run on integer kernels, as onnxruntime runs them: DequantizeLinear(x), DequantizeLinear(w)
+// [, DequantizeLinear(int32 bias)] -> Conv or MatMul -> QuantizeLinear(y) becomes one QLinearConv / QLinearMatMul
+// node, so the accumulation is int32 and the output is requantized once (kernels/quant/requantize.hpp) instead of
+// going through float.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+
+#include "graph/onnx_model.hpp"
+
+namespace ezemu::graph {
+
+struct QdqPattern {
+    onnx::Node fused;           // the QLinearConv / QLinearMatMul node that replaces the group
+    size_t quantize_node = 0;   // the QuantizeLinear that the fused node absorbs (it then produces its output)
+};
+
+// Conv / MatMul node index -> its pattern. A pattern needs: x and y quantized per tensor with explicit 8-bit zero
+// points; weights, scales and zero points that are initializers; 8-bit weights quantized per tensor or per output
+// channel (Conv axis 0, 2-D MatMul axis 1); a bias, if any, dequantized from int32 with zero point 0 (its scale is
+// taken to be x_scale * w_scale, as onnxruntime's fusion assumes); and the QuantizeLinear as the only reader of the
+// op's output, which is no graph output. Anything else keeps running DequantizeLinear -> float op -> QuantizeLinear.
+std::unordered_map<size_t, QdqPattern> find_qdq_patterns(const onnx::Graph& graph);
+
+}  // namespace ezemu::graph

@@ -1,0 +1,84 @@
+#include "kernels/quant/integer_operands.hpp"
+
+#include <cmath>
+
+#include "kernels/quant/quant_params.hpp"
+#include "numerics/fp16.hpp"
+
+namespace ezemu::kernels::quant {
+
+using DT = onnx::DataType;
+
+bool is_8bit(DT dtype) { return dtype == DT::Uint8 || dtype == DT::Int8; }
+
+void check_positive_scales(const KernelContext& ctx, size_t scale_index, const char* what) {
+    const ValueDesc& s = ctx.input(scale_index);
+    if (!s.is_constant() || (s.dtype != DT::Float && s.dtype != DT::Float16)) return;
+    const int64_t n = s.element_count();
+    for (int64_t i = 0; i < n; ++i) {
+        const float v = s.dtype == DT::Float ? static_cast<const float*>(s.data)[i]
+                                             : numerics::half_to_float(static_cast<const uint16_t*>(s.data)[i]);
+        if (!(v > 0.0f) || !std::isfinite(v))
+            ctx.fail(std::string("the ") + what + " scale (input " + std::to_string(scale_index) + ") holds " +
+                     std::to_string(v) + " at index " + std::to_string(i) +
+                     ": a quantization scale must be positive and finite; re-quantize the model");
+    }
+}
+
+int64_t check_zero_point(const KernelContext& ctx, size_t zp_index, DT dtype, int64_t per_channel, const char* what) {
+    if (!ctx.has_input(zp_index)) return 0;
+    const ValueDesc& z = ctx.input(zp_index);
+    if (z.dtype != dtype)
+        ctx.fail(std::string("the ") + what + " zero point (input " + std::to_string(zp_index) + ") is " +
+                 onnx::data_type_name(z.dtype) + " but " + what + " is " + onnx::data_type_name(dtype) +
+                 "; they must match");
+    const int64_t n = z.element_count();
+    if (z.shape.size() > 1 || (n != 1 && n != per_channel))
+        ctx.fail(std::string("the ") + what + " zero point (input " + std::to_string(zp_index) + ") has shape " +
+                 shape_to_string(z.shape) + "; expected a scalar" +
+                 (per_channel > 1 ? " or [" + std::to_string(per_channel) + "] (one per channel)" : std::string()));
+    return n;
+}
+
+QuantOperand check_scale_operand(const KernelContext& ctx, size_t scale_index, size_t zp_index, DT dtype,
+                                 int64_t per_channel, const char* what) {
+    QuantOperand op;
+    op.scale_index = scale_index;
+    op.zp_index = zp_index;
+    const ValueDesc& s = ctx.input(scale_index);
+    if (s.dtype != DT::Float && s.dtype != DT::Float16)
+        ctx.fail(std::string("the ") + what + " scale (input " + std::to_string(scale_index) + ") has dtype " +
+                 onnx::data_type_name(s.dtype) + " (supported: float32, float16)");
+    op.scale_dtype = s.dtype;
+    op.count = s.element_count();
+    if (s.shape.size() > 1 || (op.count != 1 && op.count != per_channel))
+        ctx.fail(std::string("the ") + what + " scale (input " + std::to_string(scale_index) + ") has shape " +
+                 shape_to_string(s.shape) + "; expected a scalar" +
+                 (per_channel > 1 ? " or [" + std::to_string(per_channel) + "] (one per channel)" : std::string()));
+    check_positive_scales(ctx, scale_index, what);
+    const int64_t zn = check_zero_point(ctx, zp_index, dtype, per_channel, what);
+    if (zn > 0 && zn != op.count && zn != 1)
+        ctx.fail(std::string("the ") + what + " zero point has " + std::to_string(zn) + " values but the scale " +
+                 std::to_string(op.count));
+    op.has_zp = zn > 0;
+    op.zp_count = zn;
+    op.zp_dtype = op.has_zp ? dtype : DT::Undefined;
+    return op;
+}
+
+void load_zero_point_values(DT dtype, const void* src, int64_t src_count, int32_t* dst, int64_t count) {
+    if (!src || src_count == 0) {
+        for (int64_t i = 0; i < count; ++i) dst[i] = 0;
+        return;
+    }
+    load_zero_points(dtype, src, dst, src_count);
+    for (int64_t i = src_count; i < count; ++i) dst[i] = dst[0];
+}
+
+void load_operand(const QuantOperand& op, const void* const* inputs, float* scale, int32_t* zp, int64_t count) {
+    load_scales(op.scale_dtype, inputs[op.scale_index], scale, op.count);
+    for (int64_t i = op.count; i < count; ++i) scale[i] = scale[0];
+    load_zero_point_values(op.zp_dtype, op.has_zp ? inputs[op.zp_index] : nullptr, op.zp_count, zp, count);
+}
+
+}  // namespace ezemu::kernels::quant

@@ -1,0 +1,43 @@
+// What the integer kernels (QLinearConv, QLinearMatMul, ConvInteger, MatMulInteger) share: the checks of their
+// scale and zero-point inputs at load time, and loading them at run time. A constant scale must be positive and
+// finite: a quantized model with a zero scale is refused at load, naming the node.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kernels/kernel.hpp"
+
+namespace ezemu::kernels::quant {
+
+// One quantization parameter pair of a QLinear op: scale input `scale_index`, zero point `zp_index` (absent allowed
+// when `zp_optional`), for a tensor of `dtype` with `per_channel` entries allowed (1 = per tensor only).
+struct QuantOperand {
+    size_t scale_index = 0, zp_index = 0;
+    bool has_zp = false;
+    onnx::DataType scale_dtype = onnx::DataType::Float;
+    onnx::DataType zp_dtype = onnx::DataType::Undefined;
+    int64_t count = 1;     // scale values: 1 or per_channel
+    int64_t zp_count = 0;  // zero-point values: 0 (absent), 1 or count
+};
+
+// Checks the scale (float32/float16; 1 or `per_channel` values; positive and finite when constant) and the zero
+// point (the tensor's dtype; as many values as the scale). `what` names the tensor in messages ("x", "w", "y").
+QuantOperand check_scale_operand(const KernelContext& ctx, size_t scale_index, size_t zp_index, onnx::DataType dtype,
+                                 int64_t per_channel, const char* what);
+
+// Checks a zero point without a scale (ConvInteger, MatMulInteger): optional, the tensor's dtype, 1 or `per_channel`
+// values. Returns the number of values (0 when absent).
+int64_t check_zero_point(const KernelContext& ctx, size_t zp_index, onnx::DataType dtype, int64_t per_channel,
+                         const char* what);
+
+// Checks that a constant scale input holds only positive, finite values (no-op for a run-time scale).
+void check_positive_scales(const KernelContext& ctx, size_t scale_index, const char* what);
+
+// Run time: the scale values as floats, the zero points as int32 (0 when absent), broadcast to `count` entries.
+void load_operand(const QuantOperand& op, const void* const* inputs, float* scale, int32_t* zp, int64_t count);
+void load_zero_point_values(onnx::DataType dtype, const void* src, int64_t src_count, int32_t* dst, int64_t count);
+
+bool is_8bit(onnx::DataType dtype);
+
+}  // namespace ezemu::kernels::quant

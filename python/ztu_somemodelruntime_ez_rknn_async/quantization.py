@@ -1,0 +1,174 @@
+"""int8 quantization for model_prep.RKNN.build(do_quantization=True): calibration data, a QDQ model and the
+accuracy report.
+
+The QDQ model is what onnxruntime's static quantizer writes (QuantizeLinear/DequantizeLinear pairs around Conv,
+Gemm, MatMul, Add, Mul, Concat, pooling ...), with min/max calibration on the given inputs: int8 weights (per tensor,
+or per output channel with ``quantized_method='channel'``) and int8 (``w8a8``, the NPU's) or uint8 activations. The
+emulator runs those patterns on integer kernels (docs/emulator.md, "Quantized models").
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any, Dict, List, Sequence
+
+import numpy as np
+
+# toolkit2's quantized_dtype names -> activation type of the QDQ model (weights are always int8).
+QUANTIZED_DTYPES = {"w8a8": "int8", "asymmetric_quantized-8": "int8", "w8a8_uint8": "uint8"}
+QUANTIZED_ALGORITHMS = ("normal",)  # min/max; toolkit2's 'mmse' and 'kl_divergence' are not implemented
+QUANTIZED_METHODS = ("channel", "layer")
+
+
+def check_quantized_dtype(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"quantized_dtype must be a str, got {type(value).__name__}")
+    if value not in QUANTIZED_DTYPES:
+        raise ValueError(f"quantized_dtype {value!r} is not supported; use one of {', '.join(QUANTIZED_DTYPES)}")
+    return value
+
+
+def check_quantized_algorithm(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"quantized_algorithm must be a str, got {type(value).__name__}")
+    if value in ("mmse", "kl_divergence"):
+        raise NotImplementedError(f"quantized_algorithm {value!r} is not implemented; use 'normal' (min/max)")
+    if value not in QUANTIZED_ALGORITHMS:
+        raise ValueError(f"quantized_algorithm {value!r} is not one of normal, mmse, kl_divergence")
+    return value
+
+
+def check_quantized_method(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"quantized_method must be a str, got {type(value).__name__}")
+    if value not in QUANTIZED_METHODS:
+        raise ValueError(f"quantized_method {value!r} is not one of {', '.join(QUANTIZED_METHODS)}")
+    return value
+
+
+def _input_specs(model: Any) -> List[tuple]:
+    """(name, numpy dtype, static shape) of each graph input that is not an initializer."""
+    from onnx import helper
+
+    weights = {t.name for t in model.graph.initializer}
+    specs = []
+    for vi in model.graph.input:
+        if vi.name in weights:
+            continue
+        tt = vi.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in tt.shape.dim]
+        specs.append((vi.name, np.dtype(helper.tensor_dtype_to_np_dtype(tt.elem_type)), dims))
+    return specs
+
+
+def load_dataset(dataset: Any, model: Any) -> List[Dict[str, np.ndarray]]:
+    """Calibration samples as feeds. ``dataset``: a list whose items are an array (one-input models) or a list of
+    arrays (one per input); or the path of a .txt file with one sample per line, the .npy files of its inputs
+    separated by spaces (relative paths are relative to the .txt file), as toolkit2's dataset.txt."""
+    specs = _input_specs(model)
+    if isinstance(dataset, (str, os.PathLike)):
+        samples = _read_dataset_file(os.fspath(dataset))
+    elif isinstance(dataset, Sequence) and not isinstance(dataset, (bytes, str)):
+        samples = [item if isinstance(item, (list, tuple)) else [item] for item in dataset]
+    elif isinstance(dataset, np.ndarray):
+        raise TypeError("dataset must be a list of samples (e.g. [array1, array2]) or a .txt path, not one array")
+    else:
+        raise TypeError(f"dataset must be a list of arrays or the path of a .txt list of .npy files, got {dataset!r}")
+    if not samples:
+        raise ValueError("dataset is empty: quantization needs at least one calibration input")
+    feeds = []
+    for n, sample in enumerate(samples):
+        if len(sample) != len(specs):
+            raise ValueError(f"dataset sample {n} has {len(sample)} array(s) but the model takes {len(specs)} "
+                             f"input(s): {', '.join(s[0] for s in specs)}")
+        feed = {}
+        for (name, dtype, dims), value in zip(specs, sample):
+            if not isinstance(value, np.ndarray):
+                raise TypeError(f"dataset sample {n}, input '{name}': expected a numpy array, got "
+                                f"{type(value).__name__}")
+            if len(value.shape) != len(dims) or any(d is not None and d != v for d, v in zip(dims, value.shape)):
+                raise ValueError(f"dataset sample {n}, input '{name}': shape {list(value.shape)} does not fit the "
+                                 f"model's {[d if d is not None else '?' for d in dims]}")
+            feed[name] = np.ascontiguousarray(value.astype(dtype, copy=False))
+        feeds.append(feed)
+    return feeds
+
+
+def _read_dataset_file(path: str) -> List[List[np.ndarray]]:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"dataset: no such file {path!r}")
+    base = os.path.dirname(os.path.abspath(path))
+    samples = []
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            names = line.split()
+            if not names:
+                continue
+            arrays = []
+            for name in names:
+                full = name if os.path.isabs(name) else os.path.join(base, name)
+                if not name.endswith(".npy"):
+                    raise ValueError(f"dataset {path!r} line {line_no}: {name!r} is not a .npy file (image files "
+                                     f"are not decoded; save the preprocessed input with numpy.save)")
+                if not os.path.isfile(full):
+                    raise FileNotFoundError(f"dataset {path!r} line {line_no}: no such file {full!r}")
+                arrays.append(np.load(full))
+            samples.append(arrays)
+    return samples
+
+
+def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: str, per_channel: bool) -> Any:
+    """The QDQ model of `model` calibrated with min/max on `feeds`."""
+    import onnx
+
+    try:
+        from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                              quantize_static)
+    except ImportError as e:
+        raise ImportError("build(do_quantization=True) needs onnxruntime (its static quantizer writes the QDQ "
+                          "model): pip install onnxruntime") from e
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self._it = iter(feeds)
+
+        def get_next(self):
+            return next(self._it, None)
+
+    activation = QuantType.QInt8 if QUANTIZED_DTYPES[quantized_dtype] == "int8" else QuantType.QUInt8
+    with tempfile.TemporaryDirectory(prefix="ezrknn-quant-") as tmp:
+        src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "qdq.onnx")
+        onnx.save(model, src)
+        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, activation_type=activation,
+                        weight_type=QuantType.QInt8, per_channel=per_channel, reduce_range=False,
+                        calibrate_method=CalibrationMethod.MinMax,
+                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+        return onnx.load(dst)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a = np.asarray(a, np.float64).ravel()
+    b = np.asarray(b, np.float64).ravel()
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 and nb == 0:
+        return 1.0
+    if na == 0 or nb == 0:
+        return 0.0
+    return float(np.dot(a, b) / (na * nb))
+
+
+def accuracy_report(float_model: Any, quant_model: Any, feeds: List[Dict[str, np.ndarray]]) -> Dict[str, float]:
+    """Per output: the lowest cosine similarity between the float and the quantized model over `feeds` (both run
+    by onnxruntime, which computes the QDQ patterns as the emulator does; see docs/emulator.md)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    f = ort.InferenceSession(float_model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    q = ort.InferenceSession(quant_model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    names = [o.name for o in f.get_outputs()]
+    worst = {name: 1.0 for name in names}
+    for feed in feeds:
+        for name, a, b in zip(names, f.run(names, feed), q.run(names, feed)):
+            worst[name] = min(worst[name], cosine(a, b))
+    return worst

@@ -1,0 +1,169 @@
+"""The integer kernels against onnxruntime on the same models: QOperator models (QLinearConv, QLinearMatMul,
+ConvInteger, MatMulInteger) and QDQ models, which both runtimes fuse onto integer kernels. Exact equality is the
+expectation; docs/emulator.md lists where the two may differ."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from emu_models import make_model, to_bytes, vi
+
+ort = pytest.importorskip("onnxruntime")
+
+EXACT = {"rknn.exact_fp32": "1"}
+
+
+def run_ort(model, feeds):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
+
+
+def init(name, array):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def qoperator_conv_model():
+    rng = np.random.default_rng(3)
+    w = rng.integers(-128, 128, size=(8, 4, 3, 3), dtype=np.int8)
+    inits = [
+        init("xs", np.float32(0.02)), init("xz", np.uint8(120)), init("w", w),
+        init("ws", (0.002 + 0.0005 * np.arange(8)).astype(np.float32)), init("wz", np.zeros(8, np.int8)),
+        init("ys", np.float32(0.07)), init("yz", np.uint8(128)),
+        init("b", rng.integers(-5000, 5000, size=8, dtype=np.int32)),
+    ]
+    node = helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["y"],
+                            pads=[1, 1, 1, 1], strides=[2, 2])
+    return make_model([node], [vi("x", TensorProto.UINT8, [1, 4, 11, 9])], [vi("y", TensorProto.UINT8, [1, 8, 6, 5])],
+                      inits)
+
+
+def qoperator_matmul_model():
+    rng = np.random.default_rng(4)
+    b = rng.integers(-128, 128, size=(64, 10), dtype=np.int8)
+    inits = [init("as", np.float32(0.05)), init("az", np.uint8(128)), init("b", b), init("bs", np.float32(0.01)),
+             init("bz", np.int8(0)), init("ys", np.float32(0.8)), init("yz", np.uint8(100))]
+    node = helper.make_node("QLinearMatMul", ["a", "as", "az", "b", "bs", "bz", "ys", "yz"], ["y"])
+    return make_model([node], [vi("a", TensorProto.UINT8, [3, 64])], [vi("y", TensorProto.UINT8, [3, 10])], inits)
+
+
+def integer_models():
+    rng = np.random.default_rng(5)
+    conv = make_model(
+        [helper.make_node("ConvInteger", ["x", "w", "xz"], ["y"], pads=[0, 1, 0, 1])],
+        [vi("x", TensorProto.UINT8, [1, 3, 6, 6])], [vi("y", TensorProto.INT32, [1, 5, 5, 6])],
+        [init("w", rng.integers(0, 256, size=(5, 3, 2, 3), dtype=np.uint8)), init("xz", np.uint8(17))])
+    matmul = make_model(
+        [helper.make_node("MatMulInteger", ["a", "b", "az", "bz"], ["y"])],
+        [vi("a", TensorProto.UINT8, [2, 4, 33])], [vi("y", TensorProto.INT32, [2, 4, 6])],
+        [init("b", rng.integers(-128, 128, size=(33, 6), dtype=np.int8)), init("az", np.uint8(128)),
+         init("bz", np.int8(0))])
+    return conv, matmul
+
+
+def qdq_conv_model(per_channel: bool):
+    """Q(x) -> DQ -> Conv(DQ(w), DQ(int32 bias)) -> Q -> DQ: the shape onnxruntime's quantizer writes."""
+    rng = np.random.default_rng(6)
+    wf = rng.normal(0, 0.2, size=(6, 3, 3, 3)).astype(np.float32)
+    if per_channel:
+        ws = (np.abs(wf).reshape(6, -1).max(axis=1) / 127).astype(np.float32)
+        wq = np.clip(np.round(wf / ws[:, None, None, None]), -127, 127).astype(np.int8)
+        wz = np.zeros(6, np.int8)
+    else:
+        ws = np.float32(np.abs(wf).max() / 127)
+        wq = np.clip(np.round(wf / ws), -127, 127).astype(np.int8)
+        wz = np.int8(0)
+    xs = np.float32(1.0 / 64)
+    bq = rng.integers(-2000, 2000, size=6, dtype=np.int32)
+    inits = [init("xs", xs), init("xz", np.uint8(128)), init("wq", wq), init("ws", ws), init("wz", wz),
+             init("bq", bq), init("bs", (xs * ws * np.ones(6)).astype(np.float32)), init("bz", np.zeros(6, np.int32)),
+             init("ys", np.float32(0.03)), init("yz", np.uint8(110))]
+    axis = {"axis": 0} if per_channel else {}
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+        helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"], **axis),
+        helper.make_node("DequantizeLinear", ["bq", "bs", "bz"], ["bd"], axis=0),
+        helper.make_node("Conv", ["xd", "wd", "bd"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+        helper.make_node("QuantizeLinear", ["c", "ys", "yz"], ["cq"]),
+        helper.make_node("DequantizeLinear", ["cq", "ys", "yz"], ["y"]),
+    ]
+    return make_model(nodes, [vi("x", TensorProto.FLOAT, [1, 3, 8, 8])], [vi("y", TensorProto.FLOAT, [1, 6, 8, 8])], inits,
+                      metadata=EXACT)
+
+
+def qdq_matmul_model():
+    rng = np.random.default_rng(7)
+    wq = rng.integers(-127, 128, size=(16, 5), dtype=np.int8)
+    inits = [init("xs", np.float32(1.0 / 32)), init("xz", np.int8(0)), init("wq", wq),
+             init("ws", np.float32(0.01)), init("wz", np.int8(0)), init("ys", np.float32(0.05)),
+             init("yz", np.int8(-3))]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+        helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"]),
+        helper.make_node("MatMul", ["xd", "wd"], ["m"], name="mm"),
+        helper.make_node("QuantizeLinear", ["m", "ys", "yz"], ["mq"]),
+        helper.make_node("DequantizeLinear", ["mq", "ys", "yz"], ["y"]),
+    ]
+    return make_model(nodes, [vi("x", TensorProto.FLOAT, [4, 16])], [vi("y", TensorProto.FLOAT, [4, 5])], inits,
+                      metadata=EXACT)
+
+
+@pytest.mark.parametrize("build", [qoperator_conv_model, qoperator_matmul_model])
+def test_qoperator_models_match_onnxruntime_exactly(emu, build):
+    model = build()
+    name = model.graph.input[0].name
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    x = np.random.default_rng(11).integers(0, 256, size=shape, dtype=np.uint8)
+    want = run_ort(model, {name: x})[0]
+    got = emu.open(to_bytes(model)).infer(x, want_float=False)[0]
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got.reshape(want.shape), want)
+
+
+def test_integer_accumulator_ops_match_onnxruntime_exactly(emu):
+    for model in integer_models():
+        shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+        x = np.random.default_rng(12).integers(0, 256, size=shape, dtype=np.uint8)
+        want = run_ort(model, {model.graph.input[0].name: x})[0]
+        got = emu.open(to_bytes(model)).infer(x, want_float=False)[0]
+        np.testing.assert_array_equal(got.reshape(want.shape), want)
+
+
+@pytest.mark.parametrize("build", [lambda: qdq_conv_model(False), lambda: qdq_conv_model(True), qdq_matmul_model])
+def test_qdq_models_match_onnxruntime_exactly(emu, build):
+    model = build()
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    x = np.random.default_rng(13).uniform(-2, 2, size=shape).astype(np.float32)
+    want = run_ort(model, {"x": x})[0]
+    got = emu.open(to_bytes(model)).infer(x)[0]
+    np.testing.assert_array_equal(got.reshape(want.shape), want)
+
+
+def test_integer_kernels_stay_exact_when_onednn_is_limited_to_avx2(emu_library_path, tmp_path):
+    """oneDNN's int8 results are wrong without VNNI (cpu-engine.md §1.4); the integer kernels never take that path,
+    so a process whose oneDNN is capped at AVX2 still matches onnxruntime bit for bit."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    model = qdq_conv_model(True)
+    path = tmp_path / "qdq.onnx"
+    path.write_bytes(to_bytes(model))
+    x = np.random.default_rng(21).uniform(-2, 2, size=(1, 3, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    here = Path(__file__).resolve().parent
+    script = (f"import sys, numpy as np; sys.path.insert(0, {str(here)!r}); import rknn_ctypes; "
+              f"from emu_session import Emulator; "
+              f"e = Emulator(rknn_ctypes.load({str(emu_library_path)!r})); "
+              f"y = e.open({str(path)!r}).infer(np.load({str(tmp_path / 'x.npy')!r}))[0]; "
+              f"np.save({str(tmp_path / 'y.npy')!r}, y)")
+    env = dict(os.environ, DNNL_MAX_CPU_ISA="AVX2")
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
+    got = np.load(tmp_path / "y.npy")
+    np.testing.assert_array_equal(got.reshape(1, 6, 8, 8), run_ort(model, {"x": x})[0])

@@ -1,0 +1,173 @@
+"""build(do_quantization=True) of the model-preparation helper: calibration data (arrays or a .txt list of .npy
+files), per-channel or per-layer int8 weights, int8 or uint8 activations, the accuracy report, and a clear error for
+every bad value. Pure Python: needs onnx and onnxruntime, not the compiled runtime."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+PACKAGE_DIR = Path(__file__).resolve().parents[2] / "python" / "ztu_somemodelruntime_ez_rknn_async"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("ezrknn_model_prep_quant", PACKAGE_DIR / "model_prep.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+prep = _load()
+SHAPE = [1, 3, 8, 8]
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """Conv(3->4) + Relu -> Conv(4->2): a float model with two outputs."""
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.normal(0, 0.3, (4, 3, 3, 3)).astype(np.float32), "w1"),
+             numpy_helper.from_array(rng.normal(0, 0.1, 4).astype(np.float32), "b1"),
+             numpy_helper.from_array(rng.normal(0, 0.3, (2, 4, 1, 1)).astype(np.float32), "w2")]
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
+                              [helper.make_tensor_value_info("r1", TensorProto.FLOAT, [1, 4, 8, 8]),
+                               helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 8, 8])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = tmp_path_factory.mktemp("quant") / "float.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def samples(n=8, seed=1):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-1, 1, SHAPE).astype(np.float32) for _ in range(n)]
+
+
+def built(model_path, dataset, **config):
+    rknn = prep.RKNN()
+    rknn.config(**config)
+    rknn.load_onnx(model_path)
+    assert rknn.build(do_quantization=True, dataset=dataset) == 0
+    return rknn
+
+
+def cosine(a, b):
+    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_quantized_model_is_qdq_with_int8_weights_and_a_true_accuracy_report(model_path, tmp_path):
+    data = samples()
+    rknn = built(model_path, data)
+    out = tmp_path / "q.rknn"
+    assert rknn.export_rknn(out) == 0
+    q = onnx.load(str(out))
+    ops = [n.op_type for n in q.graph.node]
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    weights = {t.name: numpy_helper.to_array(t) for t in q.graph.initializer}
+    assert any(v.dtype == np.int8 and v.ndim == 4 for v in weights.values())
+    # The report, recomputed here from both models on the same inputs.
+    f = ort.InferenceSession(str(model_path))
+    s = ort.InferenceSession(str(out))
+    report = rknn.accuracy_report()
+    assert set(report) == {"r1", "y"}
+    for name in report:
+        want = min(cosine(f.run([name], {"x": x})[0], s.run([name], {"x": x})[0]) for x in data)
+        assert report[name] == pytest.approx(want, abs=1e-9)
+        assert report[name] > 0.98
+
+
+def test_per_channel_and_per_layer_weights(model_path):
+    def weight_scales(rknn):
+        q = rknn._built
+        inits = {t.name: numpy_helper.to_array(t) for t in q.graph.initializer}
+        return [inits[n.input[1]] for n in q.graph.node
+                if n.op_type == "DequantizeLinear" and inits.get(n.input[0]) is not None
+                and inits[n.input[0]].dtype == np.int8 and inits[n.input[0]].ndim == 4]
+    per_channel = weight_scales(built(model_path, samples(), quantized_method="channel"))
+    assert sorted(s.shape for s in per_channel) == [(2,), (4,)]
+    per_layer = weight_scales(built(model_path, samples(), quantized_method="layer"))
+    assert [s.shape for s in per_layer] == [(), ()]
+
+
+@pytest.mark.parametrize("dtype, zp_type", [("w8a8", np.int8), ("asymmetric_quantized-8", np.int8),
+                                            ("w8a8_uint8", np.uint8)])
+def test_activation_dtype(model_path, dtype, zp_type):
+    q = built(model_path, samples(), quantized_dtype=dtype)._built
+    inits = {t.name: numpy_helper.to_array(t) for t in q.graph.initializer}
+    first_q = next(n for n in q.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == "x")
+    assert inits[first_q.input[2]].dtype == zp_type
+
+
+def test_dataset_txt_of_npy_files(model_path, tmp_path):
+    data = samples(3)
+    lines = []
+    for i, x in enumerate(data):
+        np.save(tmp_path / f"s{i}.npy", x)
+        lines.append(f"s{i}.npy")
+    (tmp_path / "dataset.txt").write_text("\n".join(lines) + "\n\n")
+    from_file = built(model_path, str(tmp_path / "dataset.txt"))
+    from_list = built(model_path, data)
+    assert from_file.accuracy_report() == from_list.accuracy_report()
+    assert from_file._built.SerializeToString() == from_list._built.SerializeToString()
+
+
+def test_bad_datasets_are_refused(model_path, tmp_path):
+    rknn = prep.RKNN()
+    rknn.load_onnx(model_path)
+    with pytest.raises(ValueError, match="dataset is empty"):
+        rknn.build(do_quantization=True, dataset=[])
+    with pytest.raises(ValueError, match="needs dataset="):
+        rknn.build(do_quantization=True)
+    with pytest.raises(ValueError, match=r"sample 0 has 2 array\(s\) but the model takes 1"):
+        rknn.build(do_quantization=True, dataset=[[samples(1)[0], samples(1)[0]]])
+    with pytest.raises(ValueError, match=r"sample 0, input 'x': shape \[1, 3, 4, 4\] does not fit"):
+        rknn.build(do_quantization=True, dataset=[np.zeros((1, 3, 4, 4), np.float32)])
+    with pytest.raises(TypeError, match="not one array"):
+        rknn.build(do_quantization=True, dataset=np.zeros(SHAPE, np.float32))
+    with pytest.raises(TypeError, match="expected a numpy array"):
+        rknn.build(do_quantization=True, dataset=[[[0.0] * 3]])
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        rknn.build(do_quantization=True, dataset=str(tmp_path / "missing.txt"))
+    (tmp_path / "bad.txt").write_text("image.jpg\n")
+    with pytest.raises(ValueError, match="not a .npy file"):
+        rknn.build(do_quantization=True, dataset=str(tmp_path / "bad.txt"))
+    (tmp_path / "gone.txt").write_text("gone.npy\n")
+    with pytest.raises(FileNotFoundError, match="line 1: no such file"):
+        rknn.build(do_quantization=True, dataset=str(tmp_path / "gone.txt"))
+    (tmp_path / "empty.txt").write_text("\n")
+    with pytest.raises(ValueError, match="dataset is empty"):
+        rknn.build(do_quantization=True, dataset=str(tmp_path / "empty.txt"))
+    with pytest.raises(ValueError, match="only used with do_quantization=True"):
+        rknn.build(do_quantization=False, dataset=samples(1))
+
+
+@pytest.mark.parametrize("option, value, error, text", [
+    ("quantized_dtype", "w16a16i", ValueError, "quantized_dtype 'w16a16i' is not supported"),
+    ("quantized_dtype", 8, TypeError, "quantized_dtype must be a str"),
+    ("quantized_algorithm", "mmse", NotImplementedError, "'mmse' is not implemented"),
+    ("quantized_algorithm", "kl_divergence", NotImplementedError, "'kl_divergence' is not implemented"),
+    ("quantized_algorithm", "best", ValueError, "'best' is not one of normal"),
+    ("quantized_method", "tensor", ValueError, "'tensor' is not one of channel, layer"),
+])
+def test_bad_quantization_options_are_refused(option, value, error, text):
+    with pytest.raises(error, match=text):
+        prep.RKNN().config(**{option: value})
+
+
+def test_normal_algorithm_is_accepted_and_report_needs_a_quantized_build(model_path):
+    rknn = prep.RKNN()
+    assert rknn.config(quantized_algorithm="normal", quantized_dtype="w8a8", quantized_method="channel") == 0
+    rknn.load_onnx(model_path)
+    rknn.build(do_quantization=False)
+    with pytest.raises(RuntimeError, match="no quantized build"):
+        rknn.accuracy_report()
