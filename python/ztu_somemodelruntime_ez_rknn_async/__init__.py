@@ -11,8 +11,10 @@ which runs ONNX models with the NPU's semantics. ``get_providers()`` tells which
 """
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
@@ -153,6 +155,20 @@ def _output_name_list(output_names: Any) -> Optional[List[str]]:
     raise InvalidArgument("output_names must be a sequence or None")
 
 
+# Sessions still alive at interpreter exit are closed while Python can still run their callbacks, so every
+# run_async task gets its one callback and no engine thread waits for a GIL that finalization took away.
+_LIVE_SESSIONS: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_sessions() -> None:
+    for sess in list(_LIVE_SESSIONS):
+        try:
+            sess.close()
+        except Exception:  # pragma: no cover - exit must go on
+            pass
+
+
 def _option_text(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -170,7 +186,9 @@ class InferenceSession:
         providers: accepted as in ONNX Runtime; names other than ``RknnExecutionProvider`` are ignored, and a
             ``("RknnExecutionProvider", {...})`` entry supplies provider options.
         provider_options: a dict of :class:`RknnProviderOptions`, or a sequence whose first element is one.
-        use_weight_from: share weights with another session (not implemented yet; None only).
+        use_weight_from: another InferenceSession whose weights this one uses (RKNN_FLAG_SHARE_WEIGHT_MEM): load
+            a weight-less model prepared with ``remove_weight=True`` on the master's weights. Not combinable with
+            custom-op plugins.
 
     Raises:
         InvalidArgument: an invalid option (both RuntimeError and ValueError).
@@ -190,23 +208,30 @@ class InferenceSession:
         if kwargs:
             names = ", ".join(repr(k) for k in sorted(kwargs))
             raise TypeError(f"InferenceSession() got unexpected keyword argument(s): {names}")
+        master = None
         if use_weight_from is not None:
             if not isinstance(use_weight_from, InferenceSession):
-                raise InvalidArgument("use_weight_from must be an InferenceSession or None")
-            raise NotSupportedError("use_weight_from (shared weights) is not implemented yet")
+                raise InvalidArgument(
+                    "use_weight_from must be an InferenceSession or None, got " + type(use_weight_from).__name__)
+            master = getattr(use_weight_from, "_sess", None)
+            if master is None:
+                raise InvalidArgument("use_weight_from must reference an initialized master session")
         options = _resolve_options(providers, provider_options)
         self._sess_options = sess_options
+        # The engine keeps the master's contexts alive as long as this session needs them (anchor §7).
+        self._weight_master = use_weight_from
         if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
             self._model_path: Optional[str] = None
-            self._sess = _Session.from_bytes(path_or_bytes, options)
+            self._sess = _Session.from_bytes(path_or_bytes, options, master)
         else:
             self._model_path = os.fsdecode(path_or_bytes)  # TypeError for anything that is not a path
-            self._sess = _Session.from_file(self._model_path, options)
+            self._sess = _Session.from_file(self._model_path, options, master)
         self._inputs: List[NodeArg] = self._sess.inputs
         self._outputs: List[NodeArg] = self._sess.outputs
         self._input_names = [arg.name for arg in self._inputs]
         self._output_names = [arg.name for arg in self._outputs]
         self._input_name_set = frozenset(self._input_names)
+        _LIVE_SESSIONS.add(self._sess)
 
     # -- description ---------------------------------------------------------------------------------------------
     def get_inputs(self) -> List[NodeArg]:
@@ -225,6 +250,16 @@ class InferenceSession:
 
     def get_modelmeta(self) -> ModelMetadata:
         return self._sess.model_metadata
+
+    def get_memory_size(self) -> Dict[str, int]:
+        """``RKNN_QUERY_MEM_SIZE`` of the session's first context: ``total_weight_size`` (weights this model holds
+        itself; a ``use_weight_from`` slave holds none), ``total_internal_size``, ``total_dma_allocated_size``,
+        ``total_sram_size`` and ``free_sram_size``, in bytes."""
+        return self._sess.memory_size
+
+    def get_custom_ops(self) -> List[str]:
+        """The custom ops this session registered, e.g. ``"cstSigmoid (version=1, target=1) from /path/x.so"``."""
+        return list(self._sess.custom_ops)
 
     def get_providers(self) -> List[str]:
         """One entry: the provider and the RKNN runtime it runs on, e.g.
@@ -267,11 +302,56 @@ class InferenceSession:
         """
         if input_feed is None:
             raise TypeError("run() missing required argument: 'input_feed'")
-        if _dispatch_batch_requested(run_options):
-            raise NotSupportedError(
-                "run_options ztu_modelrt_dispatch_batch=True (batch dispatch) is not implemented yet")
+        batch = _dispatch_batch_requested(run_options)
         names = _output_name_list(output_names)
-        return self._sess.run(self._inputs_in_model_order(input_feed), names)
+        return self._sess.run(self._inputs_in_model_order(input_feed), names, batch)
+
+    def run_async(self, output_names: Any, input_feed: Any, callback: Any, user_data: Any = None,
+                  run_options: Any = None) -> None:
+        """Submits one run and returns at once; ``callback(results, user_data, err)`` runs on the session's
+        callback thread when it finishes (ONNX Runtime's ``run_async`` convention).
+
+        On success ``results`` is a list of float32 arrays selected by ``output_names`` and ``err == ""``; on
+        failure ``results is None`` and ``err`` is the message (e.g. ``"rknn_run failed: RKNN_ERR_FAIL (-1): ..."``).
+        The inputs are copied before this returns, so the arrays may be reused at once. With
+        ``sequential_callbacks`` (default) callbacks arrive in submission order, otherwise as runs finish. An
+        exception raised by the callback is reported as unraisable ("Exception ignored in ...") and ignored.
+        Blocks (GIL released) while ``max_queue_size`` tasks wait to start, at most ``submit_timeout_ms``, then
+        raises RuntimeError "run_async submit timed out: async queue/callback pipeline is saturated".
+        """
+        if callback is None or not callable(callback):
+            raise InvalidArgument("callback must be callable")
+        if _dispatch_batch_requested(run_options):
+            raise InvalidArgument("run_async does not support ztu_modelrt_dispatch_batch=True")
+        names = _output_name_list(output_names)
+        self._sess.run_async(self._inputs_in_model_order(input_feed), names, callback, user_data)
+
+    def run_pipeline(self, input_feed: Any, depth: int = 3, reset: bool = False) -> Optional[List[np.ndarray]]:
+        """A fixed-delay stream for video: returns None for the first ``depth`` calls, then call k returns the
+        outputs (all, model order, float32) of call k - depth. ``reset=True`` or a different ``depth`` discards
+        the results still in flight (those runs complete; their results are dropped). Inputs are copied, so a
+        frame buffer may be reused at once. Use :meth:`flush_pipeline` at the end of a stream."""
+        if isinstance(depth, bool) or not isinstance(depth, int):
+            raise TypeError(f"depth must be an int, got {type(depth).__name__}")
+        if depth < 0:
+            raise TypeError("depth must be a non-negative int")
+        return self._sess.run_pipeline(self._inputs_in_model_order(input_feed), depth, bool(reset))
+
+    def flush_pipeline(self) -> List[List[np.ndarray]]:
+        """The results of every :meth:`run_pipeline` call still in flight, oldest first; the pipeline is empty
+        afterwards (the next call starts a new delay). Raises RuntimeError for the first failed run, after all
+        were awaited."""
+        return self._sess.flush_pipeline()
+
+    def wait_callbacks(self) -> None:
+        """Blocks (GIL released) until every ``run_async`` callback submitted so far has run."""
+        self._sess.wait_callbacks()
+
+    def close(self) -> None:
+        """Stops the session's engine: runs not yet started complete with an error saying the session closed
+        (their callbacks run with it), running ones finish, every callback runs. Later runs raise RuntimeError.
+        Called automatically at interpreter exit for sessions still alive."""
+        self._sess.close()
 
     def _inputs_in_model_order(self, input_feed: Any) -> Sequence[Any]:
         expected = len(self._input_names)

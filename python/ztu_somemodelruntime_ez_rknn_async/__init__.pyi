@@ -1,5 +1,5 @@
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -54,6 +54,22 @@ class ModelMetadata:
     @property
     def custom_metadata_map(self) -> Dict[str, str]:
         """{"rknn_custom_string": <text>} when the model carries a custom string, else {}."""
+    @property
+    def producer_name(self) -> str:
+        """"rknn-toolkit2" on a vendor runtime, "onnx" on the emulator."""
+    @property
+    def graph_name(self) -> str:
+        """The model file's name without its extension ("" for a model given as bytes)."""
+    @property
+    def domain(self) -> str: ...
+    @property
+    def description(self) -> str:
+        """"<file name> on <runtime>", e.g. "m.onnx on emulator: librknnrt_emu.so 2.3.2 (...)"."""
+    @property
+    def graph_description(self) -> str: ...
+    @property
+    def version(self) -> int:
+        """Always 0: RKNN models carry no model version."""
 
 class InferenceSession:
     def __init__(
@@ -71,6 +87,20 @@ class InferenceSession:
         input_feed: Optional[_InputFeed] = None,
         run_options: Union[Mapping[str, Any], Any, None] = None,
     ) -> List[npt.NDArray[np.float32]]: ...
+    def run_async(
+        self,
+        output_names: Union[str, Sequence[str], None],
+        input_feed: _InputFeed,
+        callback: Callable[[Optional[List[npt.NDArray[np.float32]]], Any, str], Any],
+        user_data: Any = None,
+        run_options: Union[Mapping[str, Any], Any, None] = None,
+    ) -> None: ...
+    def run_pipeline(
+        self, input_feed: _InputFeed, depth: int = 3, reset: bool = False
+    ) -> Optional[List[npt.NDArray[np.float32]]]: ...
+    def flush_pipeline(self) -> List[List[npt.NDArray[np.float32]]]: ...
+    def wait_callbacks(self) -> None: ...
+    def close(self) -> None: ...
     def get_inputs(self) -> List[NodeArg]: ...
     def get_outputs(self) -> List[NodeArg]: ...
     @property
@@ -78,6 +108,8 @@ class InferenceSession:
     @property
     def output_names(self) -> List[str]: ...
     def get_modelmeta(self) -> ModelMetadata: ...
+    def get_memory_size(self) -> Dict[str, int]: ...
+    def get_custom_ops(self) -> List[str]: ...
     def get_providers(self) -> List[str]: ...
     def get_provider_options(self) -> Dict[str, Dict[str, str]]: ...
     def get_session_options(self) -> Any: ...

@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "bindings.hpp"
 #include "ezrknn/session.hpp"
@@ -19,7 +20,9 @@ struct NodeArg {
     std::string type;
 };
 
-struct ModelMetadata {
+// ONNX Runtime's ModelMetadata fields, from the engine's ezrknn::ModelMetadata.
+struct PyModelMetadata {
+    ModelMetadata meta;
     std::map<std::string, std::string> custom_metadata_map;
 };
 
@@ -67,26 +70,83 @@ private:
     Py_buffer view_{};
 };
 
+// Checks for Ctrl-C from a thread that does not hold the GIL; a pending KeyboardInterrupt stays set for the caller.
+bool python_interrupted() {
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;
+}
+
+// Keeps the caller's arrays alive while a task may still read them; released with the GIL wherever the last owner is.
+std::shared_ptr<void> hold_arrays(const std::vector<InputArray>& arrays) {
+    auto* held = new std::vector<py::object>();
+    held->reserve(arrays.size());
+    for (const InputArray& a : arrays) held->push_back(a.array);
+    return std::shared_ptr<void>(held, [](void* p) {
+        py::gil_scoped_acquire gil;
+        delete static_cast<std::vector<py::object>*>(p);
+    });
+}
+
+// The Python side of a run_async task: callback(results, user_data, err), called with the GIL on the callback
+// thread. An exception from the callback is reported as unraisable; the engine carries on.
+RunCallback python_callback(py::object callback, py::object user_data) {
+    struct Held {
+        py::object callback;
+        py::object user_data;
+    };
+    std::shared_ptr<Held> held(new Held{std::move(callback), std::move(user_data)}, [](Held* p) {
+        py::gil_scoped_acquire gil;
+        delete p;
+    });
+    return [held](RunOutcome&& outcome) {
+        py::gil_scoped_acquire gil;
+        try {
+            py::object results = py::none();
+            if (outcome.ok()) {
+                py::list list;
+                for (Tensor& t : outcome.outputs) list.append(to_numpy(std::move(t)));
+                results = std::move(list);
+            }
+            held->callback(results, held->user_data, outcome.error);
+        } catch (py::error_already_set& e) {
+            e.discard_as_unraisable(held->callback);
+        } catch (const std::exception& e) {
+            try {
+                held->callback(py::none(), held->user_data, std::string(e.what()));
+            } catch (py::error_already_set& again) {
+                again.discard_as_unraisable(held->callback);
+            }
+        }
+    };
+}
+
 class PySession {
 public:
-    static std::unique_ptr<PySession> from_file(const std::string& path, py::handle options) {
+    static std::unique_ptr<PySession> from_file(const std::string& path, py::handle options,
+                                                py::handle weight_master) {
         auto self = std::unique_ptr<PySession>(new PySession());
-        SessionConfig config = self->make_config(options);
-        {
+        SessionConfig config = self->make_config(options, weight_master);
+        try {
             py::gil_scoped_release unlocked;
             self->session_ = Session::from_file(path, std::move(config));
+        } catch (...) {
+            self->warnings_->emit();  // warnings that explain the failure (e.g. a plugin's dlopen) come first
+            throw;
         }
         self->warnings_->emit();
         return self;
     }
 
-    static std::unique_ptr<PySession> from_bytes(py::handle data, py::handle options) {
+    static std::unique_ptr<PySession> from_bytes(py::handle data, py::handle options, py::handle weight_master) {
         auto self = std::unique_ptr<PySession>(new PySession());
-        SessionConfig config = self->make_config(options);
+        SessionConfig config = self->make_config(options, weight_master);
         ByteView bytes(data);
-        {
+        try {
             py::gil_scoped_release unlocked;
             self->session_ = Session::from_bytes(bytes.data(), bytes.size(), std::move(config));
+        } catch (...) {
+            self->warnings_->emit();
+            throw;
         }
         self->warnings_->emit();
         return self;
@@ -96,8 +156,10 @@ public:
         // Tearing down may wait for the engine's threads: never do that while holding the GIL.
         if (PyGILState_Check()) {
             py::gil_scoped_release unlocked;
+            pipeline_.reset();
             session_.reset();
         } else {
+            pipeline_.reset();
             session_.reset();
         }
     }
@@ -108,12 +170,28 @@ public:
     uint64_t copied_bytes() const { return session_->copied_bytes(); }
     size_t context_count() const { return session_->context_count(); }
 
-    ModelMetadata model_metadata() const {
-        ModelMetadata meta;
-        const std::string& custom = session_->custom_string();
-        if (!custom.empty()) meta.custom_metadata_map["rknn_custom_string"] = custom;
-        return meta;
+    PyModelMetadata model_metadata() const {
+        PyModelMetadata out{session_->metadata(), {}};
+        if (!out.meta.custom_string.empty()) out.custom_metadata_map["rknn_custom_string"] = out.meta.custom_string;
+        return out;
     }
+
+    py::dict memory_size() const {
+        MemorySize m;
+        {
+            py::gil_scoped_release unlocked;
+            m = session_->memory_size();
+        }
+        py::dict d;
+        d["total_weight_size"] = m.total_weight_size;
+        d["total_internal_size"] = m.total_internal_size;
+        d["total_dma_allocated_size"] = m.total_dma_allocated_size;
+        d["total_sram_size"] = m.total_sram_size;
+        d["free_sram_size"] = m.free_sram_size;
+        return d;
+    }
+
+    std::vector<std::string> custom_ops() const { return session_->custom_ops(); }
 
     py::dict runtime_info() const {
         const RuntimeInfo& info = session_->runtime();
@@ -147,36 +225,23 @@ public:
         return d;
     }
 
-    // `inputs` in model order; `output_names` None (all outputs) or a sequence of names.
-    py::list run(const py::sequence& inputs, const py::object& output_names) {
-        const std::vector<TensorDesc>& descs = session_->inputs();
-        if (inputs.size() != descs.size()) {
-            throw_invalid_argument("Input list size mismatch: expected " + std::to_string(descs.size()) + ", got " +
-                                   std::to_string(inputs.size()));
-        }
-        // Output names first, then inputs: the contract's order when both are wrong.
-        std::vector<size_t> indices;
-        if (!output_names.is_none()) {
-            for (py::handle name : output_names) {
-                if (!PyUnicode_Check(name.ptr())) {
-                    throw_invalid_argument(std::string("output_names must contain str, got ") +
-                                           Py_TYPE(name.ptr())->tp_name);
-                }
-                indices.push_back(session_->output_index(name.cast<std::string>()));
-            }
-        }
+    // `inputs` in model order; `output_names` None (all outputs) or a sequence of names. The submission and the
+    // wait release the GIL; Ctrl-C during the wait raises KeyboardInterrupt (the task keeps the arrays alive).
+    py::list run(const py::sequence& inputs, const py::object& output_names, bool dispatch_batch) {
+        std::vector<size_t> indices = output_indices(output_names);  // names first: the contract's order
         std::vector<InputArray> arrays;
-        arrays.reserve(descs.size());
-        std::vector<TensorView> views;
-        views.reserve(descs.size());
-        for (size_t i = 0; i < descs.size(); ++i) {
-            arrays.push_back(to_input_array(inputs[i], descs[i].name, numpy_name(descs[i].type)));
-            views.push_back(arrays.back().view);
-        }
+        std::vector<TensorView> views = input_views(inputs, arrays);
+        SubmitOptions options;
+        options.output_indices = std::move(indices);
+        options.keep_alive = hold_arrays(arrays);
+        options.interrupted = python_interrupted;
         std::vector<Tensor> results;
-        {
+        try {
             py::gil_scoped_release unlocked;
-            results = session_->run(views, indices);
+            results = dispatch_batch ? session_->run_batch(views, options) : session_->run_with_options(views, options);
+        } catch (const Interrupted&) {
+            if (PyErr_Occurred()) throw py::error_already_set();
+            throw;
         }
         warnings_->emit();
         py::list out;
@@ -184,11 +249,154 @@ public:
         return out;
     }
 
+    // ORT-style run_async: callback(results, user_data, err) on the callback thread. Inputs are copied at submit.
+    void run_async(const py::sequence& inputs, const py::object& output_names, py::object callback,
+                   py::object user_data) {
+        if (callback.is_none() || !PyCallable_Check(callback.ptr())) throw_invalid_argument("callback must be callable");
+        std::vector<size_t> indices = output_indices(output_names);
+        std::vector<InputArray> arrays;
+        std::vector<TensorView> views = input_views(inputs, arrays);
+        SubmitOptions options;
+        options.output_indices = std::move(indices);
+        options.copy_inputs = true;
+        options.interrupted = python_interrupted;
+        options.label = "run_async";
+        RunCallback deliver = python_callback(std::move(callback), std::move(user_data));
+        try {
+            py::gil_scoped_release unlocked;
+            session_->submit(views, std::move(deliver), std::move(options));
+        } catch (const Interrupted&) {
+            if (PyErr_Occurred()) throw py::error_already_set();
+            throw;
+        }
+    }
+
+    // run_pipeline: None for the first `depth` calls, then the outputs of the call `depth` calls back.
+    py::object run_pipeline(const py::sequence& inputs, size_t depth, bool reset) {
+        if (depth == 0) throw_invalid_argument("pipeline depth must be > 0");
+        std::vector<InputArray> arrays;
+        std::vector<TensorView> views = input_views(inputs, arrays);
+        SubmitOptions options;
+        options.interrupted = python_interrupted;
+        options.label = "run";
+        std::vector<Tensor> results;
+        bool filling = false;
+        try {
+            py::gil_scoped_release unlocked;
+            {
+                std::lock_guard lock(pipeline_mutex_);
+                if (!pipeline_) {
+                    pipeline_ = std::make_unique<Pipeline>(session_, depth);
+                } else if (reset || depth != pipeline_->depth()) {
+                    pipeline_->reset(depth);
+                }
+            }
+            std::optional<RunFuture> ready = pipeline_->submit(views, options);
+            if (!ready) {
+                filling = true;  // None is built after the GIL is back
+            } else {
+                while (!ready->wait_for(std::chrono::milliseconds(50))) {
+                    if (python_interrupted()) throw Interrupted("run_pipeline was interrupted while waiting");
+                }
+                results = ready->get();
+            }
+        } catch (const Interrupted&) {
+            if (PyErr_Occurred()) throw py::error_already_set();
+            throw;
+        }
+        if (filling) return py::none();
+        py::list out;
+        for (Tensor& t : results) out.append(to_numpy(std::move(t)));
+        return out;
+    }
+
+    // Results of every run_pipeline call still in flight, oldest first; raises the first failure after draining.
+    py::list flush_pipeline() {
+        std::vector<RunFuture> pending;
+        {
+            std::lock_guard lock(pipeline_mutex_);
+            if (pipeline_) pending = pipeline_->flush();
+        }
+        std::vector<RunOutcome> outcomes;
+        try {
+            py::gil_scoped_release unlocked;
+            for (RunFuture& f : pending) {
+                while (!f.wait_for(std::chrono::milliseconds(50))) {
+                    if (python_interrupted()) throw Interrupted("flush_pipeline was interrupted while waiting");
+                }
+                outcomes.push_back(f.take());
+            }
+        } catch (const Interrupted&) {
+            if (PyErr_Occurred()) throw py::error_already_set();
+            throw;
+        }
+        py::list out;
+        for (RunOutcome& o : outcomes) {
+            if (!o.ok()) throw Error(o.error, o.rknn_code);
+            py::list one;
+            for (Tensor& t : o.outputs) one.append(to_numpy(std::move(t)));
+            out.append(one);
+        }
+        return out;
+    }
+
+    // Waits (GIL released) until every run_async callback submitted so far has run.
+    void wait_callbacks() {
+        if (session_->on_callback_thread()) throw_invalid_argument("wait_callbacks cannot be called from a callback");
+        py::gil_scoped_release unlocked;
+        session_->wait_callbacks();
+    }
+
+    // Ends the engine: queued tasks fail with "closed", running ones finish, every callback runs.
+    void close() {
+        if (session_->on_callback_thread()) throw_invalid_argument("close() cannot be called from a callback");
+        py::gil_scoped_release unlocked;
+        session_->close();
+    }
+
 private:
+    std::vector<size_t> output_indices(const py::object& output_names) const {
+        std::vector<size_t> indices;
+        if (output_names.is_none()) return indices;
+        for (py::handle name : output_names) {
+            if (!PyUnicode_Check(name.ptr())) {
+                throw_invalid_argument(std::string("output_names must contain str, got ") +
+                                       Py_TYPE(name.ptr())->tp_name);
+            }
+            indices.push_back(session_->output_index(name.cast<std::string>()));
+        }
+        return indices;
+    }
+
+    std::vector<TensorView> input_views(const py::sequence& inputs, std::vector<InputArray>& arrays) const {
+        const std::vector<TensorDesc>& descs = session_->inputs();
+        if (inputs.size() != descs.size()) {
+            throw_invalid_argument("Input list size mismatch: expected " + std::to_string(descs.size()) + ", got " +
+                                   std::to_string(inputs.size()));
+        }
+        arrays.reserve(descs.size());
+        std::vector<TensorView> views;
+        views.reserve(descs.size());
+        for (size_t i = 0; i < descs.size(); ++i) {
+            arrays.push_back(to_input_array(inputs[i], descs[i].name, numpy_name(descs[i].type)));
+            views.push_back(arrays.back().view);
+        }
+        return views;
+    }
+
     PySession() = default;
 
-    SessionConfig make_config(py::handle options) {
+    SessionConfig make_config(py::handle options, py::handle weight_master) {
         SessionConfig config;
+        // The contract's order: the master's type first, then the options (anchor-behaviour.md §1.2).
+        if (!weight_master.is_none()) {
+            if (!py::isinstance<PySession>(weight_master)) {
+                throw_invalid_argument("use_weight_from must be an InferenceSession or None");
+            }
+            const PySession& master = weight_master.cast<const PySession&>();
+            if (!master.session_) throw_invalid_argument("use_weight_from must reference an initialized master session");
+            config.weight_master = master.session_;
+        }
         config.options = parse_provider_options(to_option_entries(options));  // before any model is loaded
         config.warning_sink = [queue = warnings_](const std::string& message) { queue->push(message); };
         return config;
@@ -202,6 +410,8 @@ private:
     }
 
     std::shared_ptr<Session> session_;
+    std::mutex pipeline_mutex_;
+    std::unique_ptr<Pipeline> pipeline_;  // run_pipeline's state, made by the first call
     std::shared_ptr<WarningQueue> warnings_ = std::make_shared<WarningQueue>();
 };
 
@@ -217,15 +427,31 @@ void register_session(py::module_& m) {
         });
     node_arg_cls.attr("__module__") = kPackage;
 
-    py::class_<ModelMetadata> meta_cls(m, "ModelMetadata", "Model metadata; RKNN models carry only a custom string.");
-    meta_cls.def_property_readonly("custom_metadata_map", [](const ModelMetadata& meta) {
-        return meta.custom_metadata_map;
-    });
+    py::class_<PyModelMetadata> meta_cls(
+        m, "ModelMetadata",
+        "ONNX Runtime's ModelMetadata. RKNN models carry only a custom string (custom_metadata_map); the other "
+        "fields say where the model came from and which runtime runs it.");
+    meta_cls
+        .def_property_readonly("custom_metadata_map",
+                               [](const PyModelMetadata& m) { return m.custom_metadata_map; })
+        .def_property_readonly("producer_name", [](const PyModelMetadata& m) { return m.meta.producer_name; })
+        .def_property_readonly("graph_name", [](const PyModelMetadata& m) { return m.meta.graph_name; })
+        .def_property_readonly("domain", [](const PyModelMetadata& m) { return m.meta.domain; })
+        .def_property_readonly("description", [](const PyModelMetadata& m) { return m.meta.description; })
+        .def_property_readonly("graph_description",
+                               [](const PyModelMetadata& m) { return m.meta.graph_description; })
+        .def_property_readonly("version", [](const PyModelMetadata& m) { return m.meta.version; })
+        .def("__repr__", [](const PyModelMetadata& m) {
+            return "ModelMetadata(producer_name='" + m.meta.producer_name + "', graph_name='" + m.meta.graph_name +
+                   "', version=" + std::to_string(m.meta.version) + ")";
+        });
     meta_cls.attr("__module__") = kPackage;
 
     py::class_<PySession>(m, "_Session", "The engine's session; InferenceSession is the public API.")
-        .def_static("from_file", &PySession::from_file, py::arg("path"), py::arg("options") = py::none())
-        .def_static("from_bytes", &PySession::from_bytes, py::arg("data"), py::arg("options") = py::none())
+        .def_static("from_file", &PySession::from_file, py::arg("path"), py::arg("options") = py::none(),
+                    py::arg("weight_master") = py::none())
+        .def_static("from_bytes", &PySession::from_bytes, py::arg("data"), py::arg("options") = py::none(),
+                    py::arg("weight_master") = py::none())
         .def_property_readonly("inputs", &PySession::inputs)
         .def_property_readonly("outputs", &PySession::outputs)
         .def_property_readonly("custom_string", &PySession::custom_string)
@@ -233,8 +459,18 @@ void register_session(py::module_& m) {
         .def_property_readonly("runtime_info", &PySession::runtime_info)
         .def_property_readonly("effective_options", &PySession::effective_options)
         .def_property_readonly("copied_bytes", &PySession::copied_bytes)
+        .def_property_readonly("memory_size", &PySession::memory_size)
+        .def_property_readonly("custom_ops", &PySession::custom_ops)
         .def_property_readonly("context_count", &PySession::context_count)
-        .def("run", &PySession::run, py::arg("inputs"), py::arg("output_names") = py::none());
+        .def("run", &PySession::run, py::arg("inputs"), py::arg("output_names") = py::none(),
+             py::arg("dispatch_batch") = false)
+        .def("run_async", &PySession::run_async, py::arg("inputs"), py::arg("output_names"), py::arg("callback"),
+             py::arg("user_data") = py::none())
+        .def("run_pipeline", &PySession::run_pipeline, py::arg("inputs"), py::arg("depth") = 3,
+             py::arg("reset") = false)
+        .def("flush_pipeline", &PySession::flush_pipeline)
+        .def("wait_callbacks", &PySession::wait_callbacks)
+        .def("close", &PySession::close);
 }
 
 }  // namespace ezrknn::python

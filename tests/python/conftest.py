@@ -10,28 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from convnet_graph import convnet_graph
-
-OPSET = 13
-IR_VERSION = 8
-
-
-def _onnx():
-    return pytest.importorskip("onnx")
-
-
-def save_model(nodes, inputs, outputs, initializers, path: Path, metadata=None, name="graph") -> Path:
-    """Builds, checks and saves a model; returns its path."""
-    onnx = _onnx()
-    from onnx import helper
-
-    graph = helper.make_graph(nodes, name, inputs, outputs, initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ezrknn-tests")
-    model.ir_version = IR_VERSION
-    if metadata:
-        helper.set_model_props(model, metadata)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+from saved_models import _onnx, save_model
 
 
 def build_convnet(path: Path, metadata=None) -> Path:

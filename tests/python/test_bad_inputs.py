@@ -127,8 +127,9 @@ def test_use_weight_from_wrong_type(ez, convnet_model):
         ez.InferenceSession(str(convnet_model), use_weight_from="master.rknn")
 
 
-def test_use_weight_from_not_implemented_yet(ez, convnet_model, convnet_session):
-    with pytest.raises(ez.NotSupportedError, match="use_weight_from"):
+def test_use_weight_from_with_a_model_that_has_its_own_weights(ez, convnet_model, convnet_session):
+    # A slave must be prepared with remove_weight=True (tests/python/test_use_weight_from.py covers the feature).
+    with pytest.raises(RuntimeError, match=r"rknn_init failed: RKNN_ERR_MODEL_INVALID \(-6\).*remove_weight"):
         ez.InferenceSession(str(convnet_model), use_weight_from=convnet_session)
 
 

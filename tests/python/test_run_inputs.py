@@ -83,9 +83,12 @@ def test_run_options_bad_dispatch_value(ez, convnet_session, image):
         convnet_session.run(None, {"image": image}, {"ztu_modelrt_dispatch_batch": "maybe"})
 
 
-def test_batch_dispatch_not_implemented_yet(ez, convnet_session, image):
-    with pytest.raises(ez.NotSupportedError, match="batch dispatch"):
-        convnet_session.run(None, {"image": image}, {"ztu_modelrt_dispatch_batch": True})
+def test_batch_dispatch_matches_per_sample_runs(ez, convnet_session, image):
+    batch = np.concatenate([image, image[:, ::-1].copy(), image * 0.5], axis=0)
+    outs = convnet_session.run(None, {"image": batch}, {"ztu_modelrt_dispatch_batch": True})
+    singles = [convnet_session.run(None, {"image": batch[b:b + 1]}) for b in range(3)]
+    for o, out in enumerate(outs):
+        np.testing.assert_array_equal(out, np.concatenate([s[o] for s in singles], axis=0))
 
 
 # -- output_names -------------------------------------------------------------------------------------------------

@@ -315,18 +315,21 @@ TEST_F(EmulatorSession, SingleCorePlatformToleratesCoreZero) {
     EXPECT_TRUE(contains(message_of<Error>([&] { open(multi); }), "rknn_set_core_mask failed for thread 0: "));
 }
 
-TEST_F(SessionBeforeLoad, ExplicitCustomOpPluginsWarnThenAreRefused) {
+// Plugins in full: test_custom_op_loader.cpp and tests/python/test_custom_op_plugins.py.
+TEST_F(EmulatorSession, AMissingExplicitPluginWarnsThenFails) {
     ProviderOptions o;
     o.custom_op_paths = {"/opt/plugins/librkcst_foo.so"};
-    const std::string msg = message_of<NotSupported>([&] { open(o); });
-    EXPECT_EQ(msg, "custom-op plugin loading is not implemented yet (custom_op_paths: /opt/plugins/librkcst_foo.so)");
-    ASSERT_EQ(warnings.size(), 1u);
+    const std::string msg = message_of<Error>([&] { open(o); });
+    EXPECT_EQ(msg.rfind("dlopen /opt/plugins/librkcst_foo.so fail: ", 0), 0u) << msg;
+    ASSERT_EQ(warnings.size(), 2u);
     EXPECT_EQ(warnings[0],
               "Custom op loading requested; dup_context is disabled for this session to avoid known RKNN stability "
               "issues.");
+    EXPECT_EQ(warnings[1], msg + " (this could lead to a crash due to internal bugs of rknnrt)");
 }
 
-TEST_F(EmulatorSession, DefaultPathCustomOpsOnlyWarn) {
+TEST_F(EmulatorSession, AMissingDefaultPluginDirectoryOnlyWarns) {
+    testing::ScopedEnv dir("EZRKNN_CUSTOM_OP_DIR", std::string("/nonexistent/op_plugins"));
     ProviderOptions o;
     o.custom_op_default_path = true;
     o.threads_per_core = 2;
@@ -335,7 +338,8 @@ TEST_F(EmulatorSession, DefaultPathCustomOpsOnlyWarn) {
     EXPECT_TRUE(s->options().disable_dup_context) << "forced on, and reported as such";
     ASSERT_EQ(warnings.size(), 2u);
     EXPECT_TRUE(contains(warnings[0], "dup_context is disabled"));
-    EXPECT_TRUE(contains(warnings[1], "custom_op_default_path is ignored"));
+    EXPECT_EQ(warnings[1], "Default plugin directory does not exist: /nonexistent/op_plugins");
+    EXPECT_TRUE(s->custom_ops().empty());
     expect_reference_outputs(run_reference(*s));
 }
 

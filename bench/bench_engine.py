@@ -1,0 +1,211 @@
+"""The async engine against the emulator's timing model and against a raw C API harness, side by side in one run.
+
+1. Throughput: a single-Relu model, 1x3x32x32 float input, modelled latency 2 ms, schedule=[0,1,2]. Runs/s of
+   run_async and run_pipeline divided by the modelled limit (3 cores / 2 ms = 1500) and by a raw harness (one
+   thread per dup'd context pinned to a core, calling rknn_inputs_set/run/outputs_get through ctypes). The same at
+   1x3x224x224, for information.
+2. Overhead: run() p50 on a one-element Add model (latency 0) minus the p50 of the same inference through the raw C
+   calls, in µs; and the run_async round trip (submit to callback) minus the same raw p50.
+3. Memory: resident set after 100,000 run_async calls minus after the first 1,000.
+
+    PYTHONPATH=build/h-async/pkg .venv/bin/python bench/bench_engine.py [--build-dir build/h-async] [--seconds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes as C
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "python" / "emu"))
+
+import emu_models as M  # noqa: E402
+import rknn_ctypes as R  # noqa: E402
+from emu_session import Emulator  # noqa: E402
+from onnx import TensorProto, helper  # noqa: E402
+
+LATENCY_US = 2000
+LIMIT = 3 * 1e6 / LATENCY_US
+
+
+def relu_model(side: int):
+    shape = [1, 3, side, side]
+    return M.make_model([helper.make_node("Relu", ["x"], ["y"])], [M.vi("x", TensorProto.FLOAT, shape)],
+                        [M.vi("y", TensorProto.FLOAT, shape)])
+
+
+class RawRunner:
+    """One context's inputs_set/run/outputs_get with prebuilt structs, as a C application would call them."""
+
+    def __init__(self, ctx, x: np.ndarray, out_elems: int):
+        self.lib, self.handle, self.x = ctx.lib, ctx.handle, x
+        self.inp = (R.rknn_input * 1)()
+        self.inp[0].index, self.inp[0].buf, self.inp[0].size = 0, x.ctypes.data_as(C.c_void_p), x.nbytes
+        self.inp[0].type = R.RKNN_TENSOR_FLOAT32
+        self.inp[0].fmt = R.RKNN_TENSOR_NCHW if x.ndim == 4 else R.RKNN_TENSOR_UNDEFINED
+        self.out_buf = np.empty(out_elems, np.float32)
+        self.out = (R.rknn_output * 1)()
+        self.out[0].index, self.out[0].want_float, self.out[0].is_prealloc = 0, 1, 1
+        self.out[0].buf, self.out[0].size = self.out_buf.ctypes.data_as(C.c_void_p), self.out_buf.nbytes
+
+    def once(self):
+        lib, h = self.lib, self.handle
+        if lib.rknn_inputs_set(h, 1, self.inp) or lib.rknn_run(h, None) or lib.rknn_outputs_get(h, 1, self.out, None):
+            raise RuntimeError("raw harness call failed")
+        lib.rknn_outputs_release(h, 1, self.out)
+
+
+def raw_throughput(emu, model_bytes, x, seconds):
+    base = emu.open(model_bytes)
+    ctxs = [base] + [base.dup() for _ in range(2)]
+    for core, ctx in enumerate(ctxs):
+        ctx.lib.rknn_set_core_mask(ctx.handle, 1 << core)
+    runners = [RawRunner(c, x.copy(), x.size) for c in ctxs]
+    counts = [0] * 3
+    stop = time.perf_counter() + seconds
+
+    def work(i):
+        n = 0
+        while time.perf_counter() < stop:
+            runners[i].once()
+            n += 1
+        counts[i] = n
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rate = sum(counts) / (time.perf_counter() - start)
+    for c in ctxs:
+        c.destroy()
+    return rate
+
+
+def engine_async_throughput(sess, x, seconds):
+    done = [0]
+    lock = threading.Lock()
+
+    def cb(results, user_data, err):
+        if err:
+            raise RuntimeError(err)
+        with lock:
+            done[0] += 1
+
+    feed = [x]
+    start = time.perf_counter()
+    stop = start + seconds
+    while time.perf_counter() < stop:
+        sess.run_async(None, feed, cb)
+    sess.wait_callbacks()
+    return done[0] / (time.perf_counter() - start)
+
+
+def engine_pipeline_throughput(sess, x, seconds):
+    feed = [x]
+    n = 0
+    start = time.perf_counter()
+    stop = start + seconds
+    while time.perf_counter() < stop:
+        if sess.run_pipeline(feed, depth=6) is not None:
+            n += 1
+    n += len(sess.flush_pipeline())
+    return n / (time.perf_counter() - start)
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build-dir", default=os.environ.get("EZRKNN_BUILD_DIR", str(REPO / "build" / "release")))
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--calls", type=int, default=100_000)
+    args = parser.parse_args()
+    os.environ["EZRKNN_EMU_PLATFORM"] = "rk3588"
+    os.environ.pop("EZRKNN_EMU_FAULTS", None)
+    import ztu_somemodelruntime_ez_rknn_async as ort
+
+    emu = Emulator(R.load(Path(args.build_dir) / "lib" / "librknnrt_emu.so"))
+    tmp = Path(tempfile.mkdtemp(prefix="bench_engine_"))
+
+    print(f"throughput, modelled latency {LATENCY_US} us, schedule=[0,1,2], limit {LIMIT:.0f} runs/s, "
+          f"{os.cpu_count()} host CPUs")
+    print(f"{'input':<14}{'path':<14}{'runs/s':>9}{'raw C':>9}{'/limit':>9}{'/raw':>8}")
+    os.environ["EZRKNN_EMU_LATENCY_US"] = str(LATENCY_US)
+    for side in (32, 224):
+        model = relu_model(side)
+        path = tmp / f"relu{side}.onnx"
+        path.write_bytes(M.to_bytes(model))
+        x = np.random.default_rng(0).standard_normal((1, 3, side, side)).astype(np.float32)
+        raw = raw_throughput(emu, M.to_bytes(model), x, args.seconds)
+        sess = ort.InferenceSession(str(path), provider_options={"schedule": [0, 1, 2], "max_queue_size": 6})
+        for name, fn in (("run_async", engine_async_throughput), ("run_pipeline", engine_pipeline_throughput)):
+            rate = fn(sess, x, args.seconds)
+            print(f"{'1x3x%dx%d' % (side, side):<14}{name:<14}{rate:9.0f}{raw:9.0f}{rate / LIMIT:9.3f}{rate / raw:8.3f}")
+        sess.close()
+
+    os.environ["EZRKNN_EMU_LATENCY_US"] = "0"
+    add = M.add_const([1])
+    path = tmp / "add1.onnx"
+    path.write_bytes(M.to_bytes(add))
+    x = np.array([1.5], np.float32)
+    base = emu.open(M.to_bytes(add))
+    raw = RawRunner(base, x, 1)
+    sess = ort.InferenceSession(str(path))
+    name = sess.get_inputs()[0].name
+    n = 3000
+    for _ in range(200):
+        raw.once()
+        sess.run(None, {name: x})
+    raw_t, run_t, async_t = [], [], []
+    ev = threading.Event()
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        raw.once()
+        t1 = time.perf_counter_ns()
+        sess.run(None, {name: x})
+        t2 = time.perf_counter_ns()
+        ev.clear()
+        sess.run_async(None, {name: x}, lambda r, u, e: ev.set())
+        ev.wait()
+        t3 = time.perf_counter_ns()
+        raw_t.append(t1 - t0)
+        run_t.append(t2 - t1)
+        async_t.append(t3 - t2)
+    p50 = lambda v: float(np.median(v)) / 1000.0  # noqa: E731
+    print(f"\noverhead, one-element Add, latency 0, p50 of {n}: raw C {p50(raw_t):.1f} us, run() {p50(run_t):.1f} us, "
+          f"run_async round trip {p50(async_t):.1f} us")
+    print(f"run() - raw C = {p50(run_t) - p50(raw_t):.1f} us (target <= 20); "
+          f"run_async round trip - raw C = {p50(async_t) - p50(raw_t):.1f} us")
+    base.destroy()
+
+    def noop(results, user_data, err):
+        pass
+
+    feed = {name: x}
+    for _ in range(1000):
+        sess.run_async(None, feed, noop)
+    sess.wait_callbacks()
+    after_first = rss_bytes()
+    for _ in range(args.calls - 1000):
+        sess.run_async(None, feed, noop)
+    sess.wait_callbacks()
+    grown = rss_bytes() - after_first
+    print(f"\nmemory: RSS after {args.calls} run_async - after the first 1000 = {grown / 1e6:.2f} MB (target < 5)")
+    sess.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Writes the small ONNX test models (opset 13, IR version 8) to disk. A plain module rather than conftest.py so
+that test files can import it: tests/python/emu has a conftest.py of its own, which shadows this folder's under
+`from conftest import`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+OPSET = 13
+IR_VERSION = 8
+
+
+def _onnx():
+    return pytest.importorskip("onnx")
+
+
+def save_model(nodes, inputs, outputs, initializers, path: Path, metadata=None, name="graph") -> Path:
+    """Builds, checks and saves a model; returns its path."""
+    onnx = _onnx()
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ezrknn-tests")
+    model.ir_version = IR_VERSION
+    if metadata:
+        helper.set_model_props(model, metadata)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
