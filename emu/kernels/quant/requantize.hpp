@@ -2,7 +2,8 @@
 // + zp)) (rknn-api.md §7.7), so the int32 -> int8/uint8 step follows onnxruntime's (cpu-engine.md §4.1):
 //   multiplier = (input_scale * weight_scale) / output_scale     two float32 roundings, in that order
 //   q          = saturate(round_half_even(float(acc) * multiplier) + output_zero_point)
-// float(acc) rounds accumulators beyond 2^24 to float32, as onnxruntime does.
+// float(acc) rounds accumulators beyond 2^24 to float32, as onnxruntime does. A NaN product gives the type's minimum
+// (constant scales are checked at load; only scales computed at run time can get here).
 #pragma once
 
 #include <cmath>
@@ -30,7 +31,7 @@ inline Q requantize(int32_t acc, float multiplier, int32_t zero_point) {
     constexpr float lo = static_cast<float>(std::numeric_limits<Q>::min());
     constexpr float hi = static_cast<float>(std::numeric_limits<Q>::max());
     float r = round_half_even_float(static_cast<float>(acc) * multiplier) + static_cast<float>(zero_point);
-    r = r < lo ? lo : r;
+    r = r >= lo ? r : lo;  // written so that NaN (a NaN or infinite scale computed at run time) saturates to lo
     r = r > hi ? hi : r;
     return static_cast<Q>(r);
 }

@@ -55,6 +55,17 @@ TEST(Requantize, MatchesTheScalarRuleOnTiesExtremesAndRandomValues) {
     EXPECT_GT(compared, 600000);
 }
 
+// A scale computed at run time can be NaN or infinite; the result saturates instead of converting NaN to an integer
+// (undefined behaviour, found by the fuzzer).
+TEST(Requantize, NanAndInfiniteMultipliersSaturate) {
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    EXPECT_EQ(kernels::quant::requantize<int8_t>(7, nan, 3), -128);
+    EXPECT_EQ(kernels::quant::requantize<uint8_t>(7, nan, 3), 0);
+    EXPECT_EQ(kernels::quant::requantize<int8_t>(7, inf, 0), 127);
+    EXPECT_EQ(kernels::quant::requantize<int8_t>(-7, inf, 0), -128);
+    EXPECT_EQ(kernels::quant::requantize<int8_t>(0, inf, 0), -128);  // 0 * inf is NaN
+}
+
 template <class T>
 std::vector<T> random_ints(size_t n, uint32_t seed) {
     std::mt19937 rng(seed);
