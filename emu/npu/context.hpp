@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "npu/core_scheduler.hpp"
@@ -50,6 +51,11 @@ public:
     void get_outputs(uint32_t count, rknn_output* outputs, rknn_output_extend* extend);
     // Frees buffers of `outputs` that get_outputs allocated; other pointers are left alone.
     void release_outputs(uint32_t count, rknn_output* outputs);
+
+    // rknn_run with non_block = 1 runs to completion before it returns (the result is the same as a run that
+    // finishes later) and leaves its frame id for rknn_wait, which takes it; nullopt when no such run is pending.
+    void note_non_blocking_run(uint64_t frame) { pending_wait_frame_ = frame; }
+    std::optional<uint64_t> take_non_blocking_run() { return std::exchange(pending_wait_frame_, std::nullopt); }
 
     // PERF_RUN: the modelled NPU time of the last run (its real CPU time when no latency is configured).
     int64_t last_run_microseconds() const { return last_run_us_; }
@@ -121,6 +127,7 @@ private:
     bool perf_detail_enabled_ = false;
     std::string perf_detail_;
     uint64_t frame_counter_ = 0;
+    std::optional<uint64_t> pending_wait_frame_;
     uint64_t outputs_frame_ = 0;
     int64_t last_run_us_ = 0;
     bool destroyed_ = false;

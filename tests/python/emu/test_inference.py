@@ -290,9 +290,23 @@ def test_frame_ids(add4d, x4d):
     assert run_ext.frame_id == 2
     add4d.outputs_get(extend=C.byref(out_ext))
     assert out_ext.frame_id == 2
+
+
+def test_non_blocking_run_then_wait_hands_back_the_frame(add4d, x4d):
+    """non_block = 1 + rknn_wait (a superset of the vendor runtime, which documents them as unsupported): the
+    outputs are those of the run, and rknn_wait takes the pending frame exactly once."""
+    assert add4d.lib.rknn_wait(add4d.handle, None) == R.RKNN_ERR_FAIL  # nothing pending yet
+    assert "no non-blocking run is pending" in add4d.emu.last_error()
+    add4d.inputs_set(x4d)
+    run_ext = R.rknn_run_extend()
     run_ext.non_block = 1
-    assert add4d.lib.rknn_run(add4d.handle, C.byref(run_ext)) == R.RKNN_ERR_FAIL
-    assert "non_block" in add4d.emu.last_error()
+    assert add4d.lib.rknn_run(add4d.handle, C.byref(run_ext)) == R.RKNN_SUCC
+    wait_ext = R.rknn_run_extend()
+    assert add4d.lib.rknn_wait(add4d.handle, C.byref(wait_ext)) == R.RKNN_SUCC
+    assert wait_ext.frame_id == run_ext.frame_id >= 1
+    assert add4d.lib.rknn_wait(add4d.handle, C.byref(wait_ext)) == R.RKNN_ERR_FAIL  # taken once
+    (y,) = add4d.outputs_get()
+    np.testing.assert_array_equal(y, expected_fp16(x4d))
 
 
 # --- results against onnxruntime -------------------------------------------------------------------------------
