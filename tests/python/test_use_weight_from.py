@@ -17,37 +17,10 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx import TensorProto, numpy_helper  # noqa: E402
+from weight_sharing_nets import heavy_net, multires_net  # noqa: E402
 
 RKNN_FLAG_SHARE_WEIGHT_MEM = 0x20
-
-
-def multires_net(seed=3):
-    """Conv 3->8 3x3 (pad 1) -> Relu -> Conv 8->4 1x1 -> GlobalAveragePool -> Reshape [1,4] -> Gemm 4->10.
-    Input "image" [1,3,H,W] with symbolic H and W; output "logits" [1,10]."""
-    rng = np.random.default_rng(seed)
-    inits = [
-        numpy_helper.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32) * 0.3, "w1"),
-        numpy_helper.from_array(rng.standard_normal(8).astype(np.float32) * 0.1, "b1"),
-        numpy_helper.from_array(rng.standard_normal((4, 8, 1, 1)).astype(np.float32) * 0.3, "w2"),
-        numpy_helper.from_array(np.array([1, 4], dtype=np.int64), "shape"),
-        numpy_helper.from_array(rng.standard_normal((4, 10)).astype(np.float32), "w3"),
-        numpy_helper.from_array(rng.standard_normal(10).astype(np.float32), "b3"),
-    ]
-    nodes = [
-        helper.make_node("Conv", ["image", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
-        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
-        helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2"),
-        helper.make_node("GlobalAveragePool", ["c2"], ["pooled"], name="pool"),
-        helper.make_node("Reshape", ["pooled", "shape"], ["flat"], name="flatten"),
-        helper.make_node("Gemm", ["flat", "w3", "b3"], ["logits"], name="fc"),
-    ]
-    graph = helper.make_graph(nodes, "multires",
-                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "H", "W"])],
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    return model
 
 
 def prepare(ez, model, path: Path, size, remove_weight=False) -> Path:
@@ -213,32 +186,6 @@ r["control_y"] = control.run(None, {"image": np.full((1, 1024, 4, 4), 0.01, np.f
 r["control"] = rss()
 print(json.dumps(r))
 """
-
-
-def heavy_net(seed=9):
-    """72 MiB of float32 weights at tiny activations: four 1x1 Convs 1024->1024 (16 MiB), then GlobalAveragePool ->
-    Flatten -> MatMul 1024x2048 (8 MiB) -> three MatMul 2048x2048 (48 MiB)."""
-    rng = np.random.default_rng(seed)
-    scale = np.float32(1.0 / 32)
-    inits, nodes, x = [], [], "image"
-    for i in range(4):
-        inits.append(numpy_helper.from_array(
-            rng.standard_normal((1024, 1024, 1, 1), dtype=np.float32) * scale, f"conv{i}.w"))
-        nodes.append(helper.make_node("Conv", [x, f"conv{i}.w"], [f"c{i}"], name=f"conv{i}"))
-        x = f"c{i}"
-    nodes += [helper.make_node("GlobalAveragePool", [x], ["pooled"]), helper.make_node("Flatten", ["pooled"], ["flat"])]
-    x = "flat"
-    for i, (k, n) in enumerate([(1024, 2048), (2048, 2048), (2048, 2048), (2048, 2048)]):
-        inits.append(numpy_helper.from_array(rng.standard_normal((k, n), dtype=np.float32) * scale, f"fc{i}.w"))
-        nodes.append(helper.make_node("MatMul", [x, f"fc{i}.w"], [f"m{i}"], name=f"fc{i}"))
-        x = f"m{i}"
-    nodes.append(helper.make_node("Identity", [x], ["y"]))
-    graph = helper.make_graph(nodes, "heavy",
-                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 1024, "H", "W"])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2048])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    return model
 
 
 def test_a_slave_of_a_64_mib_master_adds_under_a_tenth_of_its_weights(ez, tmp_path):

@@ -17,6 +17,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import emu_models as M
+from weight_sharing_nets import heavy_net, multires_net  # tests/python, on the path through emu_models
 import rknn_ctypes as R
 from emu_session import Context
 
@@ -34,30 +35,6 @@ def load_model_prep():
 
 
 prep = load_model_prep()
-
-
-def multires_net(seed=3, channels=8) -> onnx.ModelProto:
-    """Conv 3->C 3x3 (pad 1) -> Relu -> Conv C->4 1x1 -> GlobalAveragePool -> Reshape [1,4] (int64 shape constant)
-    -> Gemm 4->10. Input "image" [1,3,H,W] with symbolic H, W; output "logits" [1,10]."""
-    rng = np.random.default_rng(seed)
-    inits = [
-        numpy_helper.from_array(rng.standard_normal((channels, 3, 3, 3)).astype(np.float32) * 0.3, "w1"),
-        numpy_helper.from_array(rng.standard_normal(channels).astype(np.float32) * 0.1, "b1"),
-        numpy_helper.from_array(rng.standard_normal((4, channels, 1, 1)).astype(np.float32) * 0.3, "w2"),
-        numpy_helper.from_array(np.array([1, 4], dtype=np.int64), "shape"),
-        numpy_helper.from_array(rng.standard_normal((4, 10)).astype(np.float32), "w3"),
-        numpy_helper.from_array(rng.standard_normal(10).astype(np.float32), "b3"),
-    ]
-    nodes = [
-        helper.make_node("Conv", ["image", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
-        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
-        helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2"),
-        helper.make_node("GlobalAveragePool", ["c2"], ["pooled"], name="pool"),
-        helper.make_node("Reshape", ["pooled", "shape"], ["flat"], name="flatten"),
-        helper.make_node("Gemm", ["flat", "w3", "b3"], ["logits"], name="fc"),
-    ]
-    return M.make_model(nodes, [M.vi("image", TensorProto.FLOAT, [1, 3, "H", "W"])],
-                        [M.vi("logits", TensorProto.FLOAT, [1, 10])], inits, name="multires")
 
 
 def prepared(tmp_path: Path, model: onnx.ModelProto, name: str, size, remove_weight=False) -> Path:
@@ -273,29 +250,6 @@ def measure_rss(library, master, slave, control, master_shape, shape, dtype):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def heavy_net(seed=9) -> onnx.ModelProto:
-    """72 MiB of float32 weights at tiny activations: four 1x1 Convs 1024->1024 (16 MiB), then
-    GlobalAveragePool -> Flatten -> MatMul 1024x2048 (8 MiB) -> three MatMul 2048x2048 (48 MiB)."""
-    rng = np.random.default_rng(seed)
-    scale = np.float32(1.0 / 32)
-    inits, nodes, x = [], [], "image"
-    for i in range(4):
-        inits.append(numpy_helper.from_array(
-            rng.standard_normal((1024, 1024, 1, 1), dtype=np.float32) * scale, f"conv{i}.w"))
-        nodes.append(helper.make_node("Conv", [x, f"conv{i}.w"], [f"c{i}"], name=f"conv{i}"))
-        x = f"c{i}"
-    nodes += [helper.make_node("GlobalAveragePool", [x], ["pooled"]),
-              helper.make_node("Flatten", ["pooled"], ["flat"])]
-    x = "flat"
-    for i, (k, n) in enumerate([(1024, 2048), (2048, 2048), (2048, 2048), (2048, 2048)]):
-        inits.append(numpy_helper.from_array(rng.standard_normal((k, n), dtype=np.float32) * scale, f"fc{i}.w"))
-        nodes.append(helper.make_node("MatMul", [x, f"fc{i}.w"], [f"m{i}"], name=f"fc{i}"))
-        x = f"m{i}"
-    nodes.append(helper.make_node("Identity", [x], ["y"]))
-    return M.make_model(nodes, [M.vi("image", TensorProto.FLOAT, [1, 1024, "H", "W"])],
-                        [M.vi("y", TensorProto.FLOAT, [1, 2048])], inits, name="heavy", check=False)
 
 
 def test_slave_adds_little_resident_memory(emu_library_path, tmp_path):
