@@ -48,4 +48,23 @@ std::shared_ptr<npu::Context> find_context(rknn_context handle)
     return context;
 }
 
+std::shared_ptr<npu::MatmulContext> find_matmul_context(rknn_context handle)
+{
+    std::shared_ptr<npu::MatmulContext> context =
+        npu::ContextRegistry::instance().find_matmul(static_cast<uint64_t>(handle));
+    if (!context) {
+        throw npu::RknnError(RKNN_ERR_CTX_INVALID,
+                             "context " + std::to_string(static_cast<uint64_t>(handle)) +
+                                 " is not a live matmul context (never returned by rknn_matmul_create or "
+                                 "rknn_matmul_create_dynamic_shape, or already destroyed)");
+    }
+    return context;
+}
+
+void require_live_handle(rknn_context handle)
+{
+    if (npu::ContextRegistry::instance().find_matmul(static_cast<uint64_t>(handle))) return;
+    find_context(handle);
+}
+
 }  // namespace ezemu::api

@@ -240,9 +240,10 @@ EZEMU_EXPORT int rknn_set_core_mask(rknn_context context, rknn_core_mask core_ma
 
 EZEMU_EXPORT int rknn_set_batch_core_num(rknn_context context, int core_num)
 {
-    (void)context;
-    (void)core_num;
-    return ezemu::api::not_implemented("rknn_set_batch_core_num");
+    return ezemu::api::with_context("rknn_set_batch_core_num", context, [&](ezemu::npu::Context& ctx) -> int {
+        ctx.set_batch_core_num(core_num);
+        return RKNN_SUCC;
+    });
 }
 
 }  // extern "C"

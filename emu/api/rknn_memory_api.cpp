@@ -25,10 +25,11 @@ rknn_tensor_mem* guarded_mem(const char* function, Body&& body) noexcept
     return result;
 }
 
-// Allocation does not lock the context: creating memory while another thread runs the same context is fine.
+// Allocation does not lock the context: creating memory while another thread runs the same context is fine. A
+// matmul context serves as well as a model context.
 uint64_t live_context(rknn_context ctx)
 {
-    ezemu::api::find_context(ctx);
+    ezemu::api::require_live_handle(ctx);
     return static_cast<uint64_t>(ctx);
 }
 

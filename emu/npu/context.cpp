@@ -7,33 +7,11 @@
 #include <string>
 #include <thread>
 
+#include "npu/core_mask.hpp"
 #include "npu/io_conversion.hpp"
 #include "npu/rknn_error.hpp"
 
 namespace ezemu::npu {
-namespace {
-
-std::string hex(uint32_t value)
-{
-    static const char digits[] = "0123456789abcdef";
-    std::string text;
-    do {
-        text.insert(text.begin(), digits[value & 0xf]);
-        value >>= 4;
-    } while (value);
-    return "0x" + text;
-}
-
-bool is_single_core_mask(uint32_t mask) { return mask != 0 && (mask & (mask - 1)) == 0; }
-
-// The cores a run with `mask` must hold: 0 = any one idle core (AUTO, and the one core of single-core SoCs).
-uint32_t cores_of_mask(uint32_t mask, const Platform& platform)
-{
-    if (mask == RKNN_NPU_CORE_ALL) return platform.all_cores_mask();
-    return mask & platform.all_cores_mask();
-}
-
-}  // namespace
 
 Context::Context(std::shared_ptr<const LoadedModel> model)
     : model_(std::move(model)), cores_(CoreScheduler::for_platform(model_->platform()))
@@ -63,27 +41,14 @@ Context::~Context()
 
 void Context::set_core_mask(uint32_t value)
 {
-    const Platform& platform = model_->platform();
-    if (platform.core_count == 1) {
-        // The vendor runtime refuses every mask on single-core SoCs, AUTO included (rknn-api.md §4, §7.4).
-        throw RknnError(RKNN_ERR_TARGET_PLATFORM_UNMATCH,
-                        "core masks are only valid on multi-core NPUs (rk3588, rk3576); the emulated " +
-                            std::string(platform.name) + " has one NPU core, which every run uses");
-    }
-    const bool fits = (value & ~platform.all_cores_mask()) == 0;
-    // Tensor-parallel masks are the enum's combinations only: 0_1 and 0_1_2 (rknn-api.md §7.4); 5 or 6 are not.
-    const bool combination = value == RKNN_NPU_CORE_0_1 || value == RKNN_NPU_CORE_0_1_2;
-    if (value == RKNN_NPU_CORE_AUTO || value == RKNN_NPU_CORE_ALL || (fits && (is_single_core_mask(value) || combination))) {
-        core_mask_ = value;
-        return;
-    }
-    // Wording after the vendor's "The core mode 6 is not supported currently".
-    throw RknnError(RKNN_ERR_PARAM_INVALID,
-                    "core mode " + std::to_string(static_cast<int32_t>(value)) + " (" + hex(value) +
-                        ") is not supported on " + std::string(platform.name) + " (" +
-                        std::to_string(platform.core_count) + " NPU cores, mask " + hex(platform.all_cores_mask()) +
-                        "); use RKNN_NPU_CORE_AUTO, one core, RKNN_NPU_CORE_0_1" +
-                        (platform.core_count >= 3 ? ", RKNN_NPU_CORE_0_1_2" : "") + " or RKNN_NPU_CORE_ALL");
+    check_core_mask(value, model_->platform());
+    core_mask_ = value;
+}
+
+void Context::set_batch_core_num(int core_num)
+{
+    check_batch_core_num(core_num, model_->platform());
+    batch_core_num_ = core_num;
 }
 
 void Context::set_inputs(uint32_t count, const rknn_input* inputs)
@@ -131,7 +96,11 @@ uint64_t Context::run()
     outputs_valid_ = false;
     perf_detail_.clear();
     // The run holds its core(s) for max(real CPU time, modelled NPU time): the emulated hardware is busy that long.
-    const CoreLease lease = cores_.acquire(cores_of_mask(core_mask_, model_->platform()));
+    // rknn_set_batch_core_num: a batched run is split over the first `split` cores (data parallel, docs/emulator.md).
+    const uint32_t batch = batch_size();
+    const uint32_t split = batch_core_num_ > 1 && batch > 1 ? std::min<uint32_t>(batch_core_num_, batch) : 1;
+    const CoreLease lease =
+        cores_.acquire(split > 1 ? (1u << split) - 1u : cores_of_mask(core_mask_, model_->platform()));
     const auto start = std::chrono::steady_clock::now();
     try {
         model_->compiled().run(*state_, input_pointers_.data(), output_pointers_.data());
@@ -139,7 +108,8 @@ uint64_t Context::run()
         throw RknnError(RKNN_ERR_FAIL, e.what());
     }
     const auto elapsed = std::chrono::steady_clock::now() - start;
-    const int64_t modelled_us = latency_.modelled_us(lease.cores());
+    const int64_t modelled_us =
+        split > 1 ? latency_.data_parallel_us(lease.cores(), batch) : latency_.modelled_us(lease.cores());
     if (latency_.configured()) {
         std::this_thread::sleep_until(start + std::chrono::microseconds(modelled_us));
         last_run_us_ = modelled_us;
@@ -150,6 +120,13 @@ uint64_t Context::run()
     outputs_valid_ = true;
     outputs_frame_ = ++frame_counter_;
     return outputs_frame_;
+}
+
+uint32_t Context::batch_size() const
+{
+    const std::vector<IoTensor>& inputs = model_->inputs();
+    if (inputs.empty() || inputs[0].attr.n_dims == 0) return 1;
+    return inputs[0].attr.dims[0];
 }
 
 void Context::enable_perf_detail()

@@ -38,6 +38,10 @@ public:
     // context.cpp for the codes). An int, not rknn_core_mask: callers may pass any value (see c_enum.hpp).
     void set_core_mask(uint32_t mask);
     uint32_t core_mask() const { return core_mask_; }
+    // rknn_set_batch_core_num: 1..cores on multi-core platforms (core_mask.hpp). A run of a model whose batch (first
+    // dim of input 0) is > 1 then holds cores 0..min(n, batch)-1, split data parallel.
+    void set_batch_core_num(int core_num);
+    int batch_core_num() const { return batch_core_num_; }
 
     // All inputs are validated before any is stored, so a rejected call leaves the bound inputs unchanged.
     void set_inputs(uint32_t count, const rknn_input* inputs);
@@ -98,6 +102,7 @@ private:
     void check_outside_memory() const;
     const void* stage_input(size_t index);
     void write_output_memories();
+    uint32_t batch_size() const;
 
     std::mutex mutex_;
     std::shared_ptr<const LoadedModel> model_;
@@ -122,6 +127,7 @@ private:
     rknn_tensor_mem model_memory_{};
 
     uint32_t core_mask_ = RKNN_NPU_CORE_AUTO;
+    int batch_core_num_ = 1;
     CoreScheduler& cores_;
     LatencyModel latency_;
     bool perf_detail_enabled_ = false;

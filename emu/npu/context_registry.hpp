@@ -1,5 +1,6 @@
 // The table from rknn_context handles to contexts. Handles are opaque ids that are never reused, so a stale or
-// made-up handle is reported as RKNN_ERR_CTX_INVALID instead of being dereferenced.
+// made-up handle is reported as RKNN_ERR_CTX_INVALID instead of being dereferenced. Model contexts (rknn_init) and
+// matmul contexts (rknn_matmul_create) draw from one sequence of ids, so neither kind is ever mistaken for the other.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,8 @@
 #include "npu/context.hpp"
 
 namespace ezemu::npu {
+
+class MatmulContext;
 
 class ContextRegistry {
 public:
@@ -24,10 +27,18 @@ public:
     std::shared_ptr<Context> remove(uint64_t handle);
     size_t size() const;
 
+    // The same for matmul contexts (rknn_matmul_api.h).
+    uint64_t add_matmul(std::shared_ptr<MatmulContext> context);
+    std::shared_ptr<MatmulContext> find_matmul(uint64_t handle) const;
+    std::shared_ptr<MatmulContext> remove_matmul(uint64_t handle);
+
 private:
     mutable std::mutex mutex_;
     std::unordered_map<uint64_t, std::shared_ptr<Context>> contexts_;
+    std::unordered_map<uint64_t, std::shared_ptr<MatmulContext>> matmuls_;
     uint64_t next_handle_;
+
+    uint64_t next_handle();  // expects mutex_ held
 
     ContextRegistry();
 };

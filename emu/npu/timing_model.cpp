@@ -1,5 +1,6 @@
 #include "npu/timing_model.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdlib>
@@ -102,6 +103,18 @@ int64_t LatencyModel::modelled_us(uint32_t cores) const
     }
     const int count = std::popcount(cores);
     return std::llround(static_cast<double>(slowest) / tensor_parallel_speedup(count));
+}
+
+int64_t LatencyModel::data_parallel_us(uint32_t cores, uint32_t batch) const
+{
+    int64_t slowest = 0;
+    for (uint32_t i = 0; i < 32; ++i) {
+        if (cores & (1u << i)) slowest = std::max(slowest, modelled_us(1u << i));
+    }
+    const int count = std::popcount(cores);
+    if (count <= 1 || batch <= 1) return slowest;
+    const uint32_t per_core = (batch + static_cast<uint32_t>(count) - 1) / static_cast<uint32_t>(count);
+    return std::llround(static_cast<double>(slowest) * per_core / batch);
 }
 
 std::string LatencyModel::describe() const

@@ -42,6 +42,9 @@ public:
     bool configured() const { return configured_; }
     // Modelled microseconds of one run holding `cores` (bit mask); 0 when nothing is configured for them.
     int64_t modelled_us(uint32_t cores) const;
+    // A run of `batch` items split data parallel over `cores` (rknn_set_batch_core_num): each core takes
+    // ceil(batch / cores) items, so the slowest core's single-core latency times ceil(batch / cores) / batch.
+    int64_t data_parallel_us(uint32_t cores, uint32_t batch) const;
     // "2000 us per run", "per core 0:20000,1:2000,2:2000" or "none"; for logs and docs.
     std::string describe() const;
 

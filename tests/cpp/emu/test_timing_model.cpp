@@ -96,4 +96,19 @@ TEST(TimingModel, EnvironmentWinsOverMetadata)
     }
 }
 
+TEST(TimingModel, DataParallelBatchSplit)
+{
+    const LatencyModel uniform = LatencyModel::parse("6000", "test", 3);
+    EXPECT_EQ(uniform.data_parallel_us(0x1, 3), 6000);  // one core: the whole batch
+    EXPECT_EQ(uniform.data_parallel_us(0x3, 3), 4000);  // 2 of 3 items on the busier core
+    EXPECT_EQ(uniform.data_parallel_us(0x7, 3), 2000);
+    EXPECT_EQ(uniform.data_parallel_us(0x7, 4), 3000);
+    EXPECT_EQ(uniform.data_parallel_us(0x3, 1), 6000);  // nothing to split
+    // The slowest core of the split sets the pace, without the tensor-parallel speedup.
+    const LatencyModel per_core = LatencyModel::parse("0:1000,1:8000,2:2000", "test", 3);
+    EXPECT_EQ(per_core.data_parallel_us(0x3, 2), 4000);
+    EXPECT_EQ(per_core.data_parallel_us(0x5, 2), 1000);
+    EXPECT_EQ(LatencyModel().data_parallel_us(0x3, 2), 0);
+}
+
 }  // namespace

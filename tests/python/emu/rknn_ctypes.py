@@ -217,6 +217,78 @@ class rknn_custom_op_attr(C.Structure):
     ]
 
 
+# rknn_matmul_api.h: rknn_matmul_type, rknn_matmul_layout, rknn_matmul_quant_type
+RKNN_FLOAT16_MM_FLOAT16_TO_FLOAT32 = 1
+RKNN_INT8_MM_INT8_TO_INT32 = 2
+RKNN_INT8_MM_INT8_TO_INT8 = 3
+RKNN_FLOAT16_MM_FLOAT16_TO_FLOAT16 = 4
+RKNN_FLOAT16_MM_INT8_TO_FLOAT32 = 5
+RKNN_FLOAT16_MM_INT8_TO_FLOAT16 = 6
+RKNN_FLOAT16_MM_INT4_TO_FLOAT32 = 7
+RKNN_FLOAT16_MM_INT4_TO_FLOAT16 = 8
+RKNN_INT8_MM_INT8_TO_FLOAT32 = 9
+RKNN_INT4_MM_INT4_TO_INT16 = 10
+RKNN_INT8_MM_INT4_TO_INT32 = 11
+RKNN_FLOAT16_MM_INT4_TO_BFLOAT16 = 12
+RKNN_INT8_MM_INT4_TO_FLOAT16 = 15
+RKNN_MM_LAYOUT_NORM = 0
+RKNN_MM_LAYOUT_NATIVE = 1
+RKNN_MM_LAYOUT_TP_NORM = 2
+RKNN_QUANT_TYPE_PER_LAYER_SYM = 0
+RKNN_QUANT_TYPE_PER_LAYER_ASYM = 1
+RKNN_QUANT_TYPE_PER_CHANNEL_SYM = 2
+RKNN_QUANT_TYPE_PER_CHANNEL_ASYM = 3
+RKNN_QUANT_TYPE_PER_GROUP_SYM = 4
+
+
+class rknn_matmul_info(C.Structure):
+    _fields_ = [
+        ("M", C.c_int32),
+        ("K", C.c_int32),
+        ("N", C.c_int32),
+        ("type", C.c_int),
+        ("B_layout", C.c_int16),
+        ("B_quant_type", C.c_int16),
+        ("AC_layout", C.c_int16),
+        ("AC_quant_type", C.c_int16),
+        ("iommu_domain_id", C.c_int32),
+        ("group_size", C.c_int16),
+        ("reserved", C.c_int8 * 34),
+    ]
+
+
+class rknn_matmul_tensor_attr(C.Structure):
+    _fields_ = [
+        ("name", C.c_char * 256),
+        ("n_dims", C.c_uint32),
+        ("dims", C.c_uint32 * 16),
+        ("size", C.c_uint32),
+        ("type", C.c_int),
+    ]
+
+    @property
+    def shape(self):
+        return tuple(self.dims[i] for i in range(self.n_dims))
+
+
+class rknn_matmul_io_attr(C.Structure):
+    _fields_ = [("A", rknn_matmul_tensor_attr), ("B", rknn_matmul_tensor_attr), ("C", rknn_matmul_tensor_attr)]
+
+
+class rknn_quant_params(C.Structure):
+    _fields_ = [
+        ("name", C.c_char * 256),
+        ("scale", C.POINTER(C.c_float)),
+        ("scale_len", C.c_int32),
+        ("zp", C.POINTER(C.c_int32)),
+        ("zp_len", C.c_int32),
+    ]
+
+
+class rknn_matmul_shape(C.Structure):
+    _fields_ = [("M", C.c_int32), ("K", C.c_int32), ("N", C.c_int32)]
+
+
 STRUCT_SIZES = {
     rknn_input_output_num: 8,
     rknn_tensor_attr: 376,
@@ -232,6 +304,11 @@ STRUCT_SIZES = {
     rknn_run_extend: 24,
     rknn_output_extend: 8,
     rknn_custom_op_attr: 272,
+    rknn_matmul_info: 64,
+    rknn_matmul_tensor_attr: 332,
+    rknn_matmul_io_attr: 996,
+    rknn_quant_params: 288,
+    rknn_matmul_shape: 12,
 }
 
 P = C.POINTER
@@ -264,16 +341,17 @@ PROTOTYPES = {
     "rknn_mem_sync": (C.c_int, [rknn_context, P(rknn_tensor_mem), C.c_int]),
     "rknn_register_custom_ops": (C.c_int, [rknn_context, _ptr, C.c_uint32]),
     "rknn_custom_op_get_op_attr": (None, [_ptr, C.c_char_p, P(rknn_custom_op_attr)]),
-    "rknn_matmul_create": (C.c_int, [P(rknn_context), _ptr, _ptr]),
-    "rknn_matmul_create_dynamic_shape": (C.c_int, [P(rknn_context), _ptr, C.c_int, _ptr, _ptr]),
-    "rknn_matmul_set_io_mem": (C.c_int, [rknn_context, P(rknn_tensor_mem), _ptr]),
+    "rknn_matmul_create": (C.c_int, [P(rknn_context), P(rknn_matmul_info), P(rknn_matmul_io_attr)]),
+    "rknn_matmul_create_dynamic_shape": (C.c_int, [P(rknn_context), P(rknn_matmul_info), C.c_int,
+                                                   P(rknn_matmul_shape), P(rknn_matmul_io_attr)]),
+    "rknn_matmul_set_io_mem": (C.c_int, [rknn_context, P(rknn_tensor_mem), P(rknn_matmul_tensor_attr)]),
     "rknn_matmul_set_core_mask": (C.c_int, [rknn_context, C.c_int]),
-    "rknn_matmul_set_quant_params": (C.c_int, [rknn_context, _ptr]),
-    "rknn_matmul_get_quant_params": (C.c_int, [rknn_context, _ptr, P(C.c_float)]),
-    "rknn_matmul_set_dynamic_shape": (C.c_int, [rknn_context, _ptr]),
+    "rknn_matmul_set_quant_params": (C.c_int, [rknn_context, P(rknn_quant_params)]),
+    "rknn_matmul_get_quant_params": (C.c_int, [rknn_context, P(rknn_quant_params), P(C.c_float)]),
+    "rknn_matmul_set_dynamic_shape": (C.c_int, [rknn_context, P(rknn_matmul_shape)]),
     "rknn_matmul_run": (C.c_int, [rknn_context]),
     "rknn_matmul_destroy": (C.c_int, [rknn_context]),
-    "rknn_B_normal_layout_to_native_layout": (C.c_int, [_ptr, _ptr, C.c_int, C.c_int, _ptr]),
+    "rknn_B_normal_layout_to_native_layout": (C.c_int, [_ptr, _ptr, C.c_int, C.c_int, P(rknn_matmul_info)]),
 }
 
 EMULATOR_PROTOTYPES = {
