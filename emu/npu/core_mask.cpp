@@ -37,8 +37,8 @@ void check_core_mask(uint32_t value, const Platform& platform)
     const bool fits = (value & ~platform.all_cores_mask()) == 0;
     // Tensor-parallel masks are the enum's combinations only: 0_1 and 0_1_2 (rknn-api.md §7.4); 5 or 6 are not.
     const bool combination = value == RKNN_NPU_CORE_0_1 || value == RKNN_NPU_CORE_0_1_2;
-    if (value == RKNN_NPU_CORE_AUTO || value == RKNN_NPU_CORE_ALL || (fits && (is_single_core_mask(value) || combination)))
-        return;
+    const bool named = value == RKNN_NPU_CORE_AUTO || value == RKNN_NPU_CORE_ALL;
+    if (named || (fits && (is_single_core_mask(value) || combination))) return;
     // Wording after the vendor's "The core mode 6 is not supported currently".
     throw RknnError(RKNN_ERR_PARAM_INVALID,
                     "core mode " + std::to_string(static_cast<int32_t>(value)) + " (" + hex(value) +

@@ -262,3 +262,25 @@ def test_a_run_holds_its_core_for_the_modelled_latency(matmuls, monkeypatch):
     assert timed_pair(*pair) >= 0.30  # one core: the runs take turns
     assert pair[1].lib.rknn_matmul_set_core_mask(pair[1].ctx, R.RKNN_NPU_CORE_1) == 0
     assert timed_pair(*pair) < 0.28  # two cores: side by side
+
+
+def test_one_thread_per_context_and_destroy_waits_for_a_run(emu, emu_lib, monkeypatch):
+    monkeypatch.setenv("EZRKNN_EMU_LATENCY_US", "200000")
+    mm = Matmul(emu_lib, 2, 8, 2, R.RKNN_INT8_MM_INT8_TO_INT32)
+    for name in "ABC":
+        assert mm.bind(name) == 0
+    codes = []
+    worker = threading.Thread(target=lambda: codes.append(mm.run()))
+    worker.start()
+    time.sleep(0.05)
+    assert mm.run() == R.RKNN_ERR_FAIL  # the context is busy: fail at once, do not queue
+    assert "is in use by another thread" in emu.last_error()
+    for mem in mm.mems.values():  # freeing bound mems mid-run is safe: the binding holds the storage
+        assert emu_lib.rknn_destroy_mem(mm.ctx, mem) == 0
+    mm.mems = {}
+    start = time.monotonic()
+    assert emu_lib.rknn_matmul_destroy(mm.ctx) == 0  # waits for the run in flight
+    assert time.monotonic() - start >= 0.1
+    worker.join()
+    assert codes == [0]
+    assert emu_lib.rknn_matmul_run(mm.ctx) == R.RKNN_ERR_CTX_INVALID
