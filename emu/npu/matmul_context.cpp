@@ -52,6 +52,7 @@ MatmulContext::MatmulContext(const rknn_matmul_info& info, std::vector<MatmulSha
         b_float_.resize(kn);
         c_float_.resize(mn);
     } else {
+        if (b_layout_ == RKNN_MM_LAYOUT_TP_NORM) b_int8_.resize(kn);
         c_int_.resize(mn);
         b_zero_points_.resize(n);
         row_.resize(n);
@@ -227,19 +228,29 @@ void MatmulContext::run()
 void MatmulContext::load_b(const unsigned char* src)
 {
     const MatmulShape& s = shape();
-    const size_t count = static_cast<size_t>(s.K) * static_cast<size_t>(s.N);
-    if (spec_.b == RKNN_TENSOR_FLOAT16) {
-        numerics::halves_to_floats(reinterpret_cast<const uint16_t*>(src), b_float_.data(), count);
+    const auto k = static_cast<size_t>(s.K), n = static_cast<size_t>(s.N);
+    const bool transposed = b_layout_ == RKNN_MM_LAYOUT_TP_NORM;
+    if (spec_.b == RKNN_TENSOR_FLOAT16 && !transposed) {
+        numerics::halves_to_floats(reinterpret_cast<const uint16_t*>(src), b_float_.data(), k * n);
         return;
     }
-    // int8 B of an fp16 type: dequantized with its (per-channel) parameters to the fp16 the NPU multiplies.
+    // Element (p, j) of B lands at p * N + j whatever the source layout. An int8 B of an fp16 type is dequantized
+    // with its (per-channel) parameters to the fp16 the NPU multiplies.
     const MatmulQuant& q = quant_[1];
-    const bool transposed = b_layout_ == RKNN_MM_LAYOUT_TP_NORM;
-    const auto* values = reinterpret_cast<const int8_t*>(src);
-    for (size_t i = 0; i < count; ++i) {
-        const size_t channel = transposed ? i / static_cast<size_t>(s.K) : i % static_cast<size_t>(s.N);
-        const float real = static_cast<float>(values[i] - q.zero_point_at(channel)) * q.scale_at(channel);
-        b_float_[i] = numerics::round_to_half(real);
+    for (size_t p = 0; p < k; ++p) {
+        for (size_t j = 0; j < n; ++j) {
+            const size_t at = transposed ? j * k + p : p * n + j;
+            float value;
+            if (spec_.b == RKNN_TENSOR_FLOAT16) {
+                uint16_t half;
+                std::memcpy(&half, src + at * sizeof half, sizeof half);
+                value = numerics::half_to_float(half);
+            } else {
+                const auto q8 = static_cast<int8_t>(src[at]);
+                value = numerics::round_to_half(static_cast<float>(q8 - q.zero_point_at(j)) * q.scale_at(j));
+            }
+            b_float_[p * n + j] = value;
+        }
     }
 }
 
@@ -249,8 +260,7 @@ void MatmulContext::compute_float(const unsigned char* a, const unsigned char* b
     const auto m = static_cast<size_t>(s.M), k = static_cast<size_t>(s.K), n = static_cast<size_t>(s.N);
     numerics::halves_to_floats(reinterpret_cast<const uint16_t*>(a), a_float_.data(), m * k);
     load_b(b);
-    kernels::matmul_api::matmul_float(a_float_.data(), b_float_.data(), b_layout_ == RKNN_MM_LAYOUT_TP_NORM,
-                                      c_float_.data(), m, k, n);
+    kernels::matmul_api::matmul_float(a_float_.data(), b_float_.data(), c_float_.data(), m, k, n);
     if (spec_.c == RKNN_TENSOR_FLOAT32)
         std::memcpy(c, c_float_.data(), m * n * sizeof(float));
     else
@@ -265,9 +275,14 @@ void MatmulContext::compute_int8(const unsigned char* a, const unsigned char* b,
     const MatmulQuant& qb = quant_[1];
     const MatmulQuant& qc = quant_[2];
     for (size_t j = 0; j < n; ++j) b_zero_points_[j] = qb.zero_point_at(j);
-    kernels::matmul_api::matmul_int8(reinterpret_cast<const int8_t*>(a), qa.zero_point_at(0),
-                                     reinterpret_cast<const int8_t*>(b), b_zero_points_.data(),
-                                     b_layout_ == RKNN_MM_LAYOUT_TP_NORM, c_int_.data(), row_.data(), m, k, n);
+    const auto* b_rows = reinterpret_cast<const int8_t*>(b);
+    if (b_layout_ == RKNN_MM_LAYOUT_TP_NORM) {  // [N,K] -> [K,N], so the kernel's inner loop runs along N
+        for (size_t p = 0; p < k; ++p)
+            for (size_t j = 0; j < n; ++j) b_int8_[p * n + j] = b_rows[j * k + p];
+        b_rows = b_int8_.data();
+    }
+    kernels::matmul_api::matmul_int8(reinterpret_cast<const int8_t*>(a), qa.zero_point_at(0), b_rows,
+                                     b_zero_points_.data(), c_int_.data(), row_.data(), m, k, n);
     const size_t count = m * n;
     if (spec_.c == RKNN_TENSOR_INT32) {
         std::memcpy(c, c_int_.data(), count * sizeof(int32_t));

@@ -85,6 +85,7 @@ private:
 
     // Scratch sized for the largest shape at creation, so a run allocates nothing.
     std::vector<float> a_float_, b_float_, c_float_;
+    std::vector<int8_t> b_int8_;  // a TP_NORM int8 B transposed to [K,N]
     std::vector<int32_t> b_zero_points_, c_int_;
     std::vector<int64_t> row_;
 };

@@ -284,3 +284,20 @@ def test_one_thread_per_context_and_destroy_waits_for_a_run(emu, emu_lib, monkey
     worker.join()
     assert codes == [0]
     assert emu_lib.rknn_matmul_run(mm.ctx) == R.RKNN_ERR_CTX_INVALID
+
+
+def test_int8_sums_beyond_int32_saturate(matmuls):
+    k = 33100  # past the 33025 terms that always fit int32: the 64-bit path
+    mm = matmuls(2, k, 2, R.RKNN_INT8_MM_INT8_TO_INT32, b_quant=R.RKNN_QUANT_TYPE_PER_CHANNEL_ASYM,
+                 ac_quant=R.RKNN_QUANT_TYPE_PER_LAYER_ASYM)
+    pa, ka = quant_params("A", [1.0], [127])
+    pb, kb = quant_params("B", [1.0, 1.0], [127, 0])
+    assert mm.lib.rknn_matmul_set_quant_params(mm.ctx, C.byref(pa)) == 0
+    assert mm.lib.rknn_matmul_set_quant_params(mm.ctx, C.byref(pb)) == 0
+    a = np.full((2, k), -128, np.int8)
+    a[1, : k // 2] = 127  # row 1: half the terms vanish
+    b = np.full((k, 2), -128, np.int8)
+    c = mm.compute(a, b)
+    exact = (a.astype(np.int64) - 127) @ (b.astype(np.int64) - np.array([127, 0]))
+    assert exact[0, 0] > 2**31 - 1  # the test really leaves int32
+    np.testing.assert_array_equal(c, np.clip(exact, -2**31, 2**31 - 1))
