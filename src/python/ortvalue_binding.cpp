@@ -79,9 +79,24 @@ py::array contiguous(py::handle arr, const char* what) {
     return py::module_::import("numpy").attr("ascontiguousarray")(arr);
 }
 
+// The last holder of a device value may tear down a session (its worker threads): never with the GIL held.
+template <typename T>
+void release_without_gil(std::shared_ptr<T>& p) {
+    if (p && PyGILState_Check()) {
+        py::gil_scoped_release unlocked;
+        p.reset();
+    }
+}
+
 struct OrtValue {
     std::optional<py::array> cpu;
     std::shared_ptr<DeviceTensor> device;
+
+    OrtValue(std::optional<py::array> c, std::shared_ptr<DeviceTensor> d) : cpu(std::move(c)), device(std::move(d)) {}
+    OrtValue() = default;
+    OrtValue(const OrtValue&) = default;
+    OrtValue(OrtValue&&) = default;
+    ~OrtValue() { release_without_gil(device); }
 
     std::vector<int64_t> shape() const {
         if (device) return device->shape();
@@ -215,17 +230,24 @@ OrtValue from_dmabuf(int fd, py::handle shape, py::handle element_type, uint64_t
 }
 
 struct PyIoBinding {
-    IoBinding binding;
+    std::shared_ptr<IoBinding> binding;
     std::map<std::string, std::shared_ptr<DeviceTensor>> cpu_inputs;  // reused by bind_cpu_input
+
+    explicit PyIoBinding(std::shared_ptr<IoBinding> b) : binding(std::move(b)) {}
+    PyIoBinding(PyIoBinding&&) = default;
+    ~PyIoBinding() {
+        for (auto& [name, value] : cpu_inputs) release_without_gil(value);
+        release_without_gil(binding);
+    }
 
     void bind_cpu_input(const std::string& name, py::handle arr) {
         std::shared_ptr<DeviceTensor>& value = cpu_inputs[name];
         if (!value) {
-            value = DeviceTensor::for_tensor(binding.backend(), IoKind::Input, name, ValueLayout::Native, 0);
+            value = DeviceTensor::for_tensor(binding->backend(), IoKind::Input, name, ValueLayout::Native, 0);
         }
         OrtValue v{std::nullopt, value};
         v.update_inplace(arr);
-        binding.bind_input(name, value);
+        binding->bind_input(name, value);
     }
 
     OrtValue bind_output(const std::string& name, const std::string& device_type, int64_t, py::object element_type,
@@ -239,16 +261,16 @@ struct PyIoBinding {
         if (!element_type.is_none()) type = parse_element_type(element_type);
         std::optional<std::vector<int64_t>> dims;
         if (!shape.is_none()) dims = parse_shape(shape);
-        return OrtValue{std::nullopt, binding.bind_new_output(name, parse_value_layout(layout), parse_flags(mem_flags),
+        return OrtValue{std::nullopt, binding->bind_new_output(name, parse_value_layout(layout), parse_flags(mem_flags),
                                                               type, dims)};
     }
 
     void run(py::handle session) {
-        if (engine_session(session).get() != &binding.backend()->session()) {
+        if (engine_session(session).get() != &binding->backend()->session()) {
             throw_invalid_argument("IOBinding belongs to a different session");
         }
         py::gil_scoped_release unlocked;
-        binding.run();
+        binding->run();
     }
 };
 
@@ -301,14 +323,14 @@ void register_io_binding(py::module_& m) {
         .def("memory_info", &OrtValue::memory_info);
 
     py::class_<PyIoBinding> iob(m, "SessionIOBinding", "ONNX Runtime's IOBinding for one InferenceSession.");
-    iob.def_static("_for_session", [](py::handle session) { return PyIoBinding{IoBinding(backend_of(session)), {}}; })
+    iob.def_static("_for_session", [](py::handle session) { return PyIoBinding(std::make_shared<IoBinding>(backend_of(session))); })
         .def("bind_cpu_input", &PyIoBinding::bind_cpu_input, py::arg("name"), py::arg("arr_on_cpu"))
         .def("bind_input", [](PyIoBinding&, py::args, py::kwargs) { throw_invalid_argument(kRawPointerMessage); })
         .def("bind_ortvalue_input", [](PyIoBinding& b, const std::string& name, const OrtValue& v) {
-            b.binding.bind_input(name, device_of(v, "bind_ortvalue_input"));
+            b.binding->bind_input(name, device_of(v, "bind_ortvalue_input"));
         }, py::arg("name"), py::arg("ortvalue"))
         .def("bind_ortvalue_output", [](PyIoBinding& b, const std::string& name, const OrtValue& v) {
-            b.binding.bind_output(name, device_of(v, "bind_ortvalue_output"));
+            b.binding->bind_output(name, device_of(v, "bind_ortvalue_output"));
         }, py::arg("name"), py::arg("ortvalue"))
         .def("bind_output", &PyIoBinding::bind_output, py::arg("name"), py::arg("device_type") = "cpu",
              py::arg("device_id") = 0, py::arg("element_type") = py::none(), py::arg("shape") = py::none(),
@@ -316,18 +338,18 @@ void register_io_binding(py::module_& m) {
              py::arg("mem_flags") = "cacheable")
         .def("get_outputs", [](const PyIoBinding& b) {
             std::vector<OrtValue> out;
-            for (auto& t : b.binding.outputs()) out.push_back(OrtValue{std::nullopt, t});
+            for (auto& t : b.binding->outputs()) out.push_back(OrtValue{std::nullopt, t});
             return out;
         })
         .def("copy_outputs_to_cpu", [](const PyIoBinding& b) {
             py::list out;
-            for (auto& t : b.binding.outputs()) out.append(OrtValue{std::nullopt, t}.numpy());
+            for (auto& t : b.binding->outputs()) out.append(OrtValue{std::nullopt, t}.numpy());
             return out;
         })
-        .def("clear_binding_inputs", [](PyIoBinding& b) { b.binding.clear_inputs(); })
-        .def("clear_binding_outputs", [](PyIoBinding& b) { b.binding.clear_outputs(); })
-        .def("synchronize_inputs", [](PyIoBinding& b) { b.binding.synchronize_inputs(); })
-        .def("synchronize_outputs", [](PyIoBinding& b) { b.binding.synchronize_outputs(); })
+        .def("clear_binding_inputs", [](PyIoBinding& b) { b.binding->clear_inputs(); })
+        .def("clear_binding_outputs", [](PyIoBinding& b) { b.binding->clear_outputs(); })
+        .def("synchronize_inputs", [](PyIoBinding& b) { b.binding->synchronize_inputs(); })
+        .def("synchronize_outputs", [](PyIoBinding& b) { b.binding->synchronize_outputs(); })
         .def("_run", &PyIoBinding::run, py::arg("session"));
     m.attr("IOBinding") = iob;
     m.def("_native_inputs", [](py::handle s) { return native_args(s, IoKind::Input); });
