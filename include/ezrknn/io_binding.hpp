@@ -87,8 +87,9 @@ public:
 
     // The rknn_tensor_mem of this buffer in `ctx`'s context (rknn_create_mem_from_fd on first use).
     rknn_tensor_mem* import_into(const std::shared_ptr<ZeroCopyBackend>& backend);
-    // Takes the session tensor's layout after a successful bind check.
-    void adopt(const rknn_tensor_attr& attr, const std::vector<int64_t>& shape, ElementType type);
+    // Takes the session tensor's layout after a successful bind check (an output buffer is written that way).
+    void adopt(const rknn_tensor_attr& attr, const std::vector<int64_t>& shape, ElementType type,
+               bool logical_nhwc);
 
 private:
     friend class ZeroCopyBackend;

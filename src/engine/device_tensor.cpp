@@ -207,11 +207,13 @@ rknn_tensor_mem* DeviceTensor::import_into(const std::shared_ptr<ZeroCopyBackend
     return mem;
 }
 
-void DeviceTensor::adopt(const rknn_tensor_attr& attr, const std::vector<int64_t>& shape, ElementType type) {
+void DeviceTensor::adopt(const rknn_tensor_attr& attr, const std::vector<int64_t>& shape, ElementType type,
+                         bool logical_nhwc) {
     std::lock_guard lock(mutex_);
     attr_ = attr;
     shape_ = shape;
     type_ = type;
+    logical_nhwc_ = logical_nhwc;
 }
 
 void DeviceTensor::mark_written(const std::shared_ptr<ZeroCopyBackend>& backend) {

@@ -176,7 +176,7 @@ void IoBinding::bind_output(const std::string& name, const std::shared_ptr<Devic
                               " bytes");
     }
     value->import_into(backend_);
-    value->adopt(want, d.shape, d.type);
+    value->adopt(want, d.shape, d.type, backend_->logical_nhwc(IoKind::Output, o));
     if (!outputs_[o] && std::find(output_order_.begin(), output_order_.end(), o) == output_order_.end()) {
         output_order_.push_back(o);
     }
