@@ -169,5 +169,25 @@ TEST_F(IoBindingOnEmulator, BadBindingsNameTheTensor) {
     EXPECT_THROW(check_mem_flags(3), InvalidArgument);
 }
 
+// A vendor library without rknn_dup_context and rknn_create_mem2 (the fake forwards the rest to the emulator):
+// each missing piece is a clear error, never a crash.
+TEST_F(IoBindingOnEmulator, AnOlderVendorLibraryFailsWithTheMissingSymbol) {
+    if (!testing::file_exists(testing::fake_vendor_path())) GTEST_SKIP() << "fake vendor library not built";
+    SessionConfig c;
+    c.options.runtime = testing::fake_vendor_path();
+    c.warning_sink = [](const std::string&) {};
+    auto dup_session = Session::from_file(testing::model_path("add_conv.onnx"), c);
+    EXPECT_NE(testing::message_of<NotSupported>([&] { dup_session->zero_copy_backend(); }).find("rknn_dup_context"),
+              std::string::npos);
+    c.options.disable_dup_context = true;
+    auto session = Session::from_file(testing::model_path("add_conv.onnx"), c);
+    auto backend = session->zero_copy_backend();  // rknn_init of its own context
+    if (testing::file_exists("/dev/dma_heap/system")) GTEST_SKIP() << "this host has a dma-heap";
+    const std::string msg = testing::message_of<Error>(
+        [&] { DeviceTensor::for_tensor(backend, IoKind::Input, "image", ValueLayout::Native, 0); });
+    EXPECT_NE(msg.find("/dev/dma_heap/system"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("lacks rknn_create_mem2"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace ezrknn
