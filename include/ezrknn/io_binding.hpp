@@ -53,10 +53,12 @@ public:
                                                     std::optional<ElementType> type = std::nullopt,
                                                     const std::optional<std::vector<int64_t>>& shape = std::nullopt);
     // A dense buffer of `shape` and `type` tied to no session (fmt NCHW when 4-D, else UNDEFINED), allocated with
-    // rknn_create_mem2(0, size, flags | RKNN_MEM_FLAG_ALLOC_NO_CONTEXT) on `library`.
+    // rknn_create_mem2(0, size, flags | RKNN_MEM_FLAG_ALLOC_NO_CONTEXT) on `library`. `layout` is what binding
+    // compares it with: Onnx binds it as dense data; Native (the contract's default) only where the tensor's
+    // native layout is that dense one, else the bind fails with a layout mismatch (anchor §12 test 4).
     static std::shared_ptr<DeviceTensor> generic(const std::shared_ptr<RknnLibrary>& library,
                                                  const std::vector<int64_t>& shape, ElementType type,
-                                                 uint64_t mem_flags);
+                                                 uint64_t mem_flags, ValueLayout layout = ValueLayout::Native);
     // A caller's dma-buf `fd` (dup'ed; the caller keeps its own) holding tensor `name` in `layout`, `size` bytes
     // from `offset`. `virt_addr` null: mapped here. InvalidArgument for a bad fd, a size below the tensor's
     // bytes, or an offset/size past the end of the buffer.

@@ -97,7 +97,7 @@ class OrtValue:
         layout: _ValueLayout = "native", mem_flags: _MemFlags = "cacheable",
     ) -> "OrtValue":
         """Zero-filled "cpu" array, or NPU memory for a session tensor (validated), or without session/name/io_kind
-        a dense buffer of the shape that binds in the "onnx" layout."""
+        a dense buffer of the shape (bindable as dense data with layout="onnx")."""
     @staticmethod
     def ortvalue_from_dmabuf(
         fd: int, shape: Sequence[int], element_type: _DType, *, size: int, offset: int = 0,

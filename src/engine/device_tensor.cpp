@@ -60,7 +60,7 @@ std::shared_ptr<DeviceTensor> DeviceTensor::for_tensor(const std::shared_ptr<Zer
 
 std::shared_ptr<DeviceTensor> DeviceTensor::generic(const std::shared_ptr<RknnLibrary>& library,
                                                     const std::vector<int64_t>& shape, ElementType type,
-                                                    uint64_t mem_flags) {
+                                                    uint64_t mem_flags, ValueLayout layout) {
     const size_t count = shape_element_count(shape);
     if (element_size(type) == 0) {
         throw InvalidArgument(std::string("OrtValue element type ") + element_type_name(type) + " is not supported");
@@ -70,7 +70,7 @@ std::shared_ptr<DeviceTensor> DeviceTensor::generic(const std::shared_ptr<RknnLi
     t->library_ = library;
     t->shape_ = shape;
     t->type_ = type;
-    t->layout_ = ValueLayout::Onnx;
+    t->layout_ = layout;
     rknn_tensor_attr& a = t->attr_;
     a.n_dims = static_cast<uint32_t>(shape.size());
     for (size_t i = 0; i < shape.size(); ++i) a.dims[i] = static_cast<uint32_t>(shape[i]);

@@ -167,7 +167,7 @@ void IoBinding::bind_output(const std::string& name, const std::shared_ptr<Devic
         throw InvalidArgument(what + " element type mismatch: expected " + element_type_name(d.type) + ", got " +
                               element_type_name(value->type()));
     }
-    // An output buffer takes the layout the run writes (a generic dense value becomes the onnx layout).
+    // An output buffer takes the layout the run writes in its declared `layout`, if it is large enough.
     const rknn_tensor_attr& want = backend_->attr(IoKind::Output, o, value->layout());
     const size_t need = detail::device_bytes(want);
     if (value->device_bytes() < need) {

@@ -207,7 +207,7 @@ OrtValue from_shape_and_type(py::handle shape, py::handle element_type, const st
         return v;
     }
     if (name.is_none() || session.is_none() || io_kind.is_none()) {
-        v.device = DeviceTensor::generic(RknnLibrary::load(""), dims, type, flags);
+        v.device = DeviceTensor::generic(RknnLibrary::load(""), dims, type, flags, value_layout);
         return v;
     }
     v.device = DeviceTensor::for_tensor(backend_of(session), parse_io_kind(io_kind.cast<std::string>()),

@@ -146,15 +146,20 @@ def test_layout_mismatch_is_refused_at_bind(ez, open_session, blocked_model):
     binding = sess.io_binding()
     with pytest.raises(ValueError, match="OrtValue for input 'x' native zero-copy layout mismatch: .*fmt expected 2"):
         binding.bind_ortvalue_input("x", nhwc_value)
-    generic = ez.OrtValue.ortvalue_from_shape_and_type([1, C, 4, 5], np.float16, "rknpu2")
-    binding.bind_ortvalue_output("y", generic)  # a dense buffer is written in the output's onnx layout
-    assert (generic.memory_info()["fmt"], generic.memory_info()["layout"]) == (0, "onnx")
+    generic = ez.OrtValue.ortvalue_from_shape_and_type([1, C, 4, 5], np.float16, "rknpu2")  # layout "native"
+    with pytest.raises(ValueError, match="native zero-copy layout mismatch: .*fmt expected 2, got 0"):
+        binding.bind_ortvalue_input("x", generic)  # anchor §12 test 4: a dense buffer is not NC1HWC2
+    with pytest.raises(ValueError, match="OrtValue buffer is too small for bound tensor 'y': required 2048 bytes"):
+        binding.bind_ortvalue_output("y", generic)
+    dense = ez.OrtValue.ortvalue_from_shape_and_type([1, C, 4, 5], np.float16, "rknpu2", layout="onnx")
+    binding.bind_ortvalue_output("y", dense)  # declared dense: written in the output's onnx layout
+    assert (dense.memory_info()["fmt"], dense.memory_info()["layout"]) == (0, "onnx")
 
 
 def test_generic_value_binds_as_onnx_layout(ez, open_session, blocked_model):
     sess = open_session(blocked_model, zero_copy_layout="native")
     x = _inputs(sess, 5)["x"].astype(np.float16)
-    value = ez.OrtValue.ortvalue_from_shape_and_type([1, C, 4, 5], np.float16, "rknpu2")
+    value = ez.OrtValue.ortvalue_from_shape_and_type([1, C, 4, 5], np.float16, "rknpu2", layout="onnx")
     value.update_inplace(x)
     binding = sess.io_binding()
     binding.bind_ortvalue_input("x", ez.OrtValue.ortvalue_from_numpy(x, "rknpu2", session=sess, name="x",
@@ -319,3 +324,30 @@ def test_concurrent_iobinding_and_run_async(ez, open_session, convnet_model):
     for k, r, err in results:
         assert err == ""
         np.testing.assert_allclose(r[0], expected[k][0], rtol=1e-6, atol=1e-6)
+
+
+def test_zero_copy_layout_mode_contract(ez, open_session, model_dir):
+    """anchor-behaviour.md §12 test 4 on an fp16 Add [1,8,64,64]: NHWC by default, NC1HWC2 in native mode, a
+    native output chains into a native input, a dense buffer does not, an unknown mode is refused."""
+    _onnx()
+    from onnx import TensorProto, helper
+
+    shape = [1, 8, 64, 64]
+    path = save_model([helper.make_node("Add", ["x", "y"], ["z"], name="add")],
+                      [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n in ("x", "y")],
+                      [helper.make_tensor_value_info("z", TensorProto.FLOAT, shape)], [], model_dir / "add8.onnx")
+    default = open_session(path)
+    binding = default.io_binding()
+    assert binding.bind_output("z", "rknpu2").memory_info()["fmt"] == 1
+    sess = open_session(path, zero_copy_layout="native")
+    binding = sess.io_binding()
+    z = binding.bind_output("z", "rknpu2")
+    assert z.memory_info()["fmt"] == 2
+    x = ez.OrtValue.ortvalue_from_shape_and_type(shape, np.float16, "rknpu2", session=sess, name="x",
+                                                 io_kind="input")
+    assert x.memory_info()["fmt"] == 2 and x.memory_info()["pass_through"]
+    binding.bind_ortvalue_input("x", z)
+    with pytest.raises(ValueError, match="native zero-copy layout mismatch"):
+        binding.bind_ortvalue_input("y", ez.OrtValue.ortvalue_from_shape_and_type(shape, np.float16, "rknpu2"))
+    with pytest.raises(RuntimeError, match="Unknown zero_copy_layout"):
+        open_session(path, zero_copy_layout="blocked")
