@@ -675,7 +675,8 @@ void Session::close() { impl_->close(); }
 std::shared_ptr<ZeroCopyBackend> Session::zero_copy_backend() {
     std::lock_guard lock(impl_->zero_copy_mutex);
     if (std::shared_ptr<ZeroCopyBackend> backend = impl_->zero_copy.lock()) return backend;
-    std::shared_ptr<ZeroCopyBackend> backend = ZeroCopyBackend::create(shared_from_this(), impl_->create_side_context());
+    std::shared_ptr<ZeroCopyBackend> backend =
+        ZeroCopyBackend::create(shared_from_this(), impl_->create_side_context());
     impl_->zero_copy = backend;
     return backend;
 }

@@ -323,7 +323,8 @@ void register_io_binding(py::module_& m) {
         .def("memory_info", &OrtValue::memory_info);
 
     py::class_<PyIoBinding> iob(m, "SessionIOBinding", "ONNX Runtime's IOBinding for one InferenceSession.");
-    iob.def_static("_for_session", [](py::handle session) { return PyIoBinding(std::make_shared<IoBinding>(backend_of(session))); })
+    iob.def_static("_for_session",
+                   [](py::handle session) { return PyIoBinding(std::make_shared<IoBinding>(backend_of(session))); })
         .def("bind_cpu_input", &PyIoBinding::bind_cpu_input, py::arg("name"), py::arg("arr_on_cpu"))
         .def("bind_input", [](PyIoBinding&, py::args, py::kwargs) { throw_invalid_argument(kRawPointerMessage); })
         .def("bind_ortvalue_input", [](PyIoBinding& b, const std::string& name, const OrtValue& v) {

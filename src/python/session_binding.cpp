@@ -412,10 +412,11 @@ private:
 }  // namespace
 
 std::shared_ptr<Session> engine_session(py::handle session) {
-    py::handle target = session;
+    py::object target = py::reinterpret_borrow<py::object>(session);
     if (!py::isinstance<PySession>(target) && py::hasattr(target, "_sess")) target = target.attr("_sess");
     if (!py::isinstance<PySession>(target)) {
-        throw_invalid_argument(std::string("session must be an InferenceSession, got ") + Py_TYPE(session.ptr())->tp_name);
+        throw_invalid_argument(std::string("session must be an InferenceSession, got ") +
+                               Py_TYPE(session.ptr())->tp_name);
     }
     return target.cast<const PySession&>().session();
 }
