@@ -18,6 +18,7 @@
 namespace ezrknn {
 
 class RknnLibrary;
+class ZeroCopyBackend;
 
 // Which RKNN library a session runs on, and the versions it reported (RKNN_QUERY_SDK_VERSION).
 struct RuntimeInfo {
@@ -179,6 +180,11 @@ public:
 
     // True on the callback thread (where a callback must not wait for another task of this session).
     bool on_callback_thread() const;
+
+    // The io binding's backend (io_binding.hpp): its own RKNN context, rknn_dup_context of the first (rknn_init
+    // when dup is disabled, with the custom ops registered), made at the first call and kept while anyone holds
+    // it. Never shared with the workers, so run_with_iobinding and run/run_async do not race on a context.
+    std::shared_ptr<ZeroCopyBackend> zero_copy_backend();
 
 private:
     struct Impl;

@@ -21,15 +21,19 @@ from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
-from ._core import InvalidArgument, ModelMetadata, NodeArg, NotSupportedError, _Session
+from ._core import (IOBinding, InvalidArgument, ModelMetadata, NodeArg, NotSupportedError, OrtValue,
+                    SessionIOBinding, _native_inputs, _native_outputs, _Session)
 from .options import RknnProviderOptions, make_provider_options
 
 __all__ = [
+    "IOBinding",
     "InferenceSession",
     "InvalidArgument",
     "ModelMetadata",
     "NodeArg",
     "NotSupportedError",
+    "OrtValue",
+    "SessionIOBinding",
     "RknnProviderOptions",
     "make_provider_options",
 ]
@@ -248,6 +252,15 @@ class InferenceSession:
     def output_names(self) -> List[str]:
         return list(self._output_names)
 
+    def get_native_inputs(self) -> List[NodeArg]:
+        """The device layouts io binding uses for inputs (``zero_copy_layout``): NHWC, or the 5-D NC1HWC2 shape
+        ``[N, C1, H, W, C2]`` under ``zero_copy_layout="native"``. Creates the io binding context on first use."""
+        return _native_inputs(self._sess)
+
+    def get_native_outputs(self) -> List[NodeArg]:
+        """As :meth:`get_native_inputs`, for the outputs."""
+        return _native_outputs(self._sess)
+
     def get_modelmeta(self) -> ModelMetadata:
         return self._sess.model_metadata
 
@@ -342,6 +355,19 @@ class InferenceSession:
         afterwards (the next call starts a new delay). Raises RuntimeError for the first failed run, after all
         were awaited."""
         return self._sess.flush_pipeline()
+
+    def io_binding(self) -> SessionIOBinding:
+        """A new, empty :class:`SessionIOBinding` for this session. Io binding runs on a context of its own (made
+        at the first call), so it never races with ``run``/``run_async`` traffic on the workers' contexts."""
+        return SessionIOBinding._for_session(self._sess)
+
+    def run_with_iobinding(self, iobinding: SessionIOBinding, run_options: Any = None) -> None:
+        """Runs once on the bound OrtValues, synchronously, GIL released; outputs are written in place (no copy).
+        Every input and output must be bound. Concurrent calls on one session take turns. ``run_options`` is
+        accepted for ORT compatibility and not used."""
+        if not isinstance(iobinding, SessionIOBinding):
+            raise TypeError(f"iobinding must be a SessionIOBinding, got {type(iobinding).__name__}")
+        iobinding._run(self._sess)
 
     def wait_callbacks(self) -> None:
         """Blocks (GIL released) until every ``run_async`` callback submitted so far has run."""

@@ -16,6 +16,7 @@
 
 #include "context_pool.hpp"
 #include "custom_op_loader.hpp"
+#include "ezrknn/io_binding.hpp"
 #include "ezrknn/rknn_library.hpp"
 #include "input_validation.hpp"
 #include "layout.hpp"
@@ -98,6 +99,11 @@ struct Session::Impl {
     std::vector<rknn_tensor_attr> output_attrs;
     std::unique_ptr<ContextPool> pool;
     std::atomic<uint64_t> copied_bytes{0};
+    // Io binding: created on first use; the model is kept to rknn_init it when contexts are not dup'ed.
+    std::mutex zero_copy_mutex;
+    std::weak_ptr<ZeroCopyBackend> zero_copy;
+    std::string model_path;
+    std::vector<unsigned char> model_copy;  // bytes models with dup disabled only
     // The execution engine, declared after the contexts so it stops before they are destroyed.
     std::unique_ptr<detail::Pacer> pacer;
     std::unique_ptr<detail::CallbackDispatcher> dispatcher;
@@ -129,7 +135,32 @@ struct Session::Impl {
     void query_tensors(const RknnContext& ctx);
     void build_pool(std::unique_ptr<RknnContext> ctx0, const ModelSource& model, bool use_dup);
     const RknnContext* master_context() const;
+    std::unique_ptr<RknnContext> create_side_context();
 };
+
+std::unique_ptr<RknnContext> Session::Impl::create_side_context() {
+    std::unique_ptr<RknnContext> ctx;
+    if (!options.disable_dup_context) {
+        ctx = pool->context(0).dup(runtime.api_version);
+    } else {
+        ModelSource model;
+        model.path = model_path;
+        if (model.path.empty()) {
+            model.data = model_copy.data();
+            model.size = model_copy.size();
+        }
+        ctx = RknnContext::init(library, model, master_context());
+    }
+    if (custom_ops && custom_ops->op_count() > 0) {
+        auto register_fn = library->require(&RknnFunctions::register_custom_ops, "rknn_register_custom_ops",
+                                            runtime.api_version);
+        if (int ret = custom_ops->register_on(register_fn, ctx->handle()); ret != RKNN_SUCC) {
+            throw Error(library->error_message("rknn_register_custom_ops", ret) + " (io binding context)", ret);
+        }
+    }
+    ctx->set_core_mask(pool->plan(0).mask, pool->size(), runtime.api_version);
+    return ctx;
+}
 
 const RknnContext* Session::Impl::master_context() const {
     return weight_master ? &weight_master->impl_->pool->context(0) : nullptr;
@@ -273,6 +304,11 @@ std::unique_ptr<Session::Impl> Session::Impl::create(const ModelSource& model, S
     // options() then reports the forced value.
     if (impl->options.custom_ops_requested() || impl->weight_master) impl->options.disable_dup_context = true;
     impl->build_pool(std::move(ctx0), model, !impl->options.disable_dup_context);
+    impl->model_path = model.path;
+    if (impl->options.disable_dup_context && model.path.empty()) {
+        const auto* bytes = static_cast<const unsigned char*>(model.data);
+        impl->model_copy.assign(bytes, bytes + model.size);
+    }
     impl->load_custom_ops();
     impl->metadata = detail::describe_model(model.path, impl->runtime, impl->custom_string);
     impl->start_engine();  // last: a failure above never leaves threads behind
@@ -635,6 +671,15 @@ void Session::wait_callbacks() {
 }
 
 void Session::close() { impl_->close(); }
+
+std::shared_ptr<ZeroCopyBackend> Session::zero_copy_backend() {
+    std::lock_guard lock(impl_->zero_copy_mutex);
+    if (std::shared_ptr<ZeroCopyBackend> backend = impl_->zero_copy.lock()) return backend;
+    std::shared_ptr<ZeroCopyBackend> backend =
+        ZeroCopyBackend::create(shared_from_this(), impl_->create_side_context());
+    impl_->zero_copy = backend;
+    return backend;
+}
 
 bool Session::on_callback_thread() const {
     return impl_->dispatcher && impl_->dispatcher->on_dispatcher_thread();

@@ -5,6 +5,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,9 +14,20 @@
 #include "ezrknn/options.hpp"
 #include "ezrknn/tensor.hpp"
 
+namespace ezrknn {
+class Session;
+}
+
 namespace ezrknn::python {
 
 namespace py = pybind11;
+
+// ONNX Runtime's NodeArg: what get_inputs()/get_outputs() and get_native_inputs()/outputs() describe.
+struct NodeArg {
+    std::string name;
+    std::vector<int64_t> shape;
+    std::string type;
+};
 
 // module.cpp: the exception classes InvalidArgument and NotSupportedError, and the C++ → Python translation.
 void register_errors(py::module_& m);
@@ -38,8 +51,17 @@ InputArray to_input_array(py::handle value, const std::string& name, const char*
 py::array to_numpy(Tensor&& tensor);
 // The numpy name of an element type ("np.float32", ...), used in messages.
 const char* numpy_name(ElementType type);
+// A dtype as an element type, by equivalence (kind, size, native byte order); nullopt when RKNN has none.
+std::optional<ElementType> element_type_of(const py::dtype& dt);
+// The numpy dtype of an element type; Error for types numpy lacks.
+py::dtype dtype_of(ElementType type);
 
 // session_binding.cpp: _Session, NodeArg, ModelMetadata.
 void register_session(py::module_& m);
+// The engine session of an InferenceSession or _Session; InvalidArgument for anything else.
+std::shared_ptr<Session> engine_session(py::handle session);
+
+// ortvalue_binding.cpp: OrtValue, SessionIOBinding and the native attrs.
+void register_io_binding(py::module_& m);
 
 }  // namespace ezrknn::python

@@ -60,6 +60,7 @@ PYBIND11_MODULE(_core, m) {
     register_errors(m);
     register_option_functions(m);
     register_session(m);
+    register_io_binding(m);
 #ifdef EZRKNN_VERSION
     m.attr("_engine_version") = EZRKNN_VERSION;
 #endif

@@ -15,6 +15,13 @@ bool native_byte_order(char order) {
     return order == '=' || order == '|' || order == kNative;
 }
 
+std::string current_error_text() {
+    py::error_already_set error;  // fetches and clears the pending Python error
+    return error.what();
+}
+
+}  // namespace
+
 // By equivalence (kind, size, byte order), not identity: dtype('<f4') is float32 on a little-endian host.
 std::optional<ElementType> element_type_of(const py::dtype& dt) {
     if (!native_byte_order(dt.byteorder()) || dt.has_fields()) return std::nullopt;
@@ -59,13 +66,6 @@ py::dtype dtype_of(ElementType type) {
     }
     throw Error(std::string("output element type ") + element_type_name(type) + " has no numpy equivalent");
 }
-
-std::string current_error_text() {
-    py::error_already_set error;  // fetches and clears the pending Python error
-    return error.what();
-}
-
-}  // namespace
 
 const char* numpy_name(ElementType type) {
     switch (type) {

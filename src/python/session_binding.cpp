@@ -13,13 +13,6 @@ namespace {
 
 constexpr const char* kPackage = "ztu_somemodelruntime_ez_rknn_async";
 
-// ONNX Runtime's NodeArg: what get_inputs()/get_outputs() describe.
-struct NodeArg {
-    std::string name;
-    std::vector<int64_t> shape;
-    std::string type;
-};
-
 // ONNX Runtime's ModelMetadata fields, from the engine's ezrknn::ModelMetadata.
 struct PyModelMetadata {
     ModelMetadata meta;
@@ -164,6 +157,7 @@ public:
         }
     }
 
+    const std::shared_ptr<Session>& session() const { return session_; }
     std::vector<NodeArg> inputs() const { return describe(session_->inputs()); }
     std::vector<NodeArg> outputs() const { return describe(session_->outputs()); }
     const std::string& custom_string() const { return session_->custom_string(); }
@@ -416,6 +410,16 @@ private:
 };
 
 }  // namespace
+
+std::shared_ptr<Session> engine_session(py::handle session) {
+    py::object target = py::reinterpret_borrow<py::object>(session);
+    if (!py::isinstance<PySession>(target) && py::hasattr(target, "_sess")) target = target.attr("_sess");
+    if (!py::isinstance<PySession>(target)) {
+        throw_invalid_argument(std::string("session must be an InferenceSession, got ") +
+                               Py_TYPE(session.ptr())->tp_name);
+    }
+    return target.cast<const PySession&>().session();
+}
 
 void register_session(py::module_& m) {
     py::class_<NodeArg> node_arg_cls(m, "NodeArg", "A model input or output: name, shape and ONNX type string.");

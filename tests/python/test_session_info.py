@@ -16,9 +16,14 @@ def test_version_is_a_non_empty_string(ez):
 
 def test_public_names(ez):
     assert set(ez.__all__) == {"InferenceSession", "InvalidArgument", "ModelMetadata", "NodeArg",
-                               "NotSupportedError", "RknnProviderOptions", "make_provider_options"}
+                               "NotSupportedError", "RknnProviderOptions", "make_provider_options", "OrtValue",
+                               "SessionIOBinding", "IOBinding"}
     for name in ez.__all__:
         assert hasattr(ez, name), name
+    assert ez.IOBinding is ez.SessionIOBinding
+    for cls in (ez.OrtValue, ez.SessionIOBinding):
+        with pytest.raises(TypeError, match="No constructor defined"):
+            cls()
 
 
 def test_exception_classes(ez):
