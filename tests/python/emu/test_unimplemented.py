@@ -34,7 +34,6 @@ def test_int_functions(emu, emu_lib, ctx):
         "rknn_set_batch_core_num": lambda: emu_lib.rknn_set_batch_core_num(h, 2),
         "rknn_wait": lambda: emu_lib.rknn_wait(h, None),
         "rknn_set_input_shape": lambda: emu_lib.rknn_set_input_shape(h, C.byref(attr)),
-        "rknn_set_input_shapes": lambda: emu_lib.rknn_set_input_shapes(h, 1, C.byref(attr)),
         "rknn_matmul_create": lambda: emu_lib.rknn_matmul_create(C.byref(mctx), C.cast(blob, C.c_void_p),
                                                                  C.cast(blob, C.c_void_p)),
         "rknn_matmul_create_dynamic_shape": lambda: emu_lib.rknn_matmul_create_dynamic_shape(
