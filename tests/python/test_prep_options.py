@@ -188,3 +188,87 @@ def test_cli_prepare_bad_json(tmp_path, pair_path):
     result = run_cli("prepare", str(pair_path), "-o", str(tmp_path / "x.rknn"), "--mean-values", "[[1,2]]")
     assert result.returncode == 2
     assert "mean_values has 1 list(s) but the model takes 2 input(s): x, z" in result.stderr
+
+
+# --- through an InferenceSession on the emulator ------------------------------------------------------------------
+
+def prepared(tmp_path, model, name, **config):
+    path = tmp_path / "src.onnx"
+    onnx.save(model, str(path))
+    rknn = prep.RKNN()
+    rknn.config(**config)
+    rknn.load_onnx(path)
+    rknn.build()
+    out = tmp_path / name
+    rknn.export_rknn(out)
+    return str(out)
+
+
+def session(path, **options):
+    ez = pytest.importorskip("ztu_somemodelruntime_ez_rknn_async")
+    return ez, ez.InferenceSession(path, provider_options={"runtime": "emulator", **options})
+
+
+def fp16(a):
+    return np.asarray(a, np.float32).astype(np.float16).astype(np.float32)
+
+
+def test_session_applies_mean_std(tmp_path):
+    mean, std = [[10.0, 128.0, 0.5], [4.0]], [[2.0, 64.0, 0.25], [8.0]]
+    _, sess = session(prepared(tmp_path, two_input_model((1, 3, 4, 5), (2, 2)), "norm.rknn", mean_values=mean,
+                               std_values=std))
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 256, (1, 3, 4, 5)).astype(np.float32)
+    z = rng.standard_normal((2, 2)).astype(np.float32)
+    y, w = sess.run(None, {"x": x, "z": z})
+    xn = (x - np.array(mean[0], np.float32).reshape(1, 3, 1, 1)) / np.array(std[0], np.float32).reshape(1, 3, 1, 1)
+    np.testing.assert_array_equal(y, fp16(fp16(xn) * 2))
+    np.testing.assert_array_equal(w, fp16(fp16((z - 4) / 8) + 1))
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nchw_software", "nhwc"])
+def test_session_runs_every_shape_set(tmp_path, layout):
+    ez, sess = session(prepared(tmp_path, two_input_model(), "dyn.rknn", dynamic_input=SETS), layout=layout)
+    nhwc = layout == "nhwc"
+    to_user = (lambda a: a.transpose(0, 2, 3, 1)) if nhwc else (lambda a: a)
+    first = [1, 4, 4, 3] if nhwc else [1, 3, 4, 4]
+    assert sess.get_inputs()[0].shape == first and sess.get_inputs()[1].shape == [1, 2]
+    rng = np.random.default_rng(8)
+    for x_shape, z_shape in [SETS[1], SETS[0], SETS[1]]:  # back and forth on one context
+        x = rng.standard_normal(x_shape).astype(np.float32)
+        z = rng.standard_normal(z_shape).astype(np.float32)
+        y, w = sess.run(None, {"x": np.ascontiguousarray(to_user(x)), "z": z})
+        assert list(y.shape) == x_shape and list(w.shape) == z_shape  # outputs are NCHW whatever the layout
+        np.testing.assert_array_equal(y, fp16(fp16(x) * 2))
+        np.testing.assert_array_equal(w, fp16(fp16(z) + 1))
+    with pytest.raises(ez.InvalidArgument, match="not one of the dynamic model's shape sets"):
+        sess.run(None, {"x": np.zeros(to_user(np.zeros(SETS[0][0])).shape, np.float32),
+                        "z": np.zeros(SETS[1][1], np.float32)})
+
+
+def test_session_dynamic_model_on_several_contexts(tmp_path):
+    """Contexts of a dynamic model are created with rknn_init (it cannot be duplicated); each switches shapes on
+    its own while tasks of both sets interleave."""
+    import threading
+
+    _, sess = session(prepared(tmp_path, two_input_model(), "dyn.rknn", dynamic_input=SETS), threads_per_core=2,
+                      schedule=[0, 1])
+    assert sess.get_provider_options()["RknnExecutionProvider"]["disable_dup_context"] == "1"
+    rng = np.random.default_rng(9)
+    feeds = [{"x": rng.standard_normal(s[0]).astype(np.float32), "z": rng.standard_normal(s[1]).astype(np.float32)}
+             for s in SETS * 6]
+    results, done = {}, threading.Event()
+
+    def got(outputs, k, error):
+        results[k] = (outputs, error)
+        if len(results) == len(feeds):
+            done.set()
+
+    for k, f in enumerate(feeds):
+        sess.run_async(None, f, got, k)
+    assert done.wait(60)
+    for k, f in enumerate(feeds):
+        outputs, error = results[k]
+        assert not error, error
+        np.testing.assert_array_equal(outputs[0], fp16(fp16(f["x"]) * 2))
+        np.testing.assert_array_equal(outputs[1], fp16(fp16(f["z"]) + 1))
