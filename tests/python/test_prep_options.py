@@ -272,3 +272,35 @@ def test_session_dynamic_model_on_several_contexts(tmp_path):
         assert not error, error
         np.testing.assert_array_equal(outputs[0], fp16(fp16(f["x"]) * 2))
         np.testing.assert_array_equal(outputs[1], fp16(fp16(f["z"]) + 1))
+
+
+def test_quantized_model_calibrates_and_runs_on_normalized_inputs(tmp_path):
+    """Calibration samples are raw pixels, normalized before calibrating (toolkit2's dataset); at run time the
+    emulator normalizes raw pixels before quantizing them, so it matches ONNX Runtime fed normalized data."""
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(10)
+    w = numpy_helper.from_array(rng.normal(0, 0.5, (4, 3, 1, 1)).astype(np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"])], "conv",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6, 6])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    src = tmp_path / "conv.onnx"
+    onnx.save(model, str(src))
+    pixels = [rng.integers(0, 256, (1, 3, 6, 6)).astype(np.float32) for _ in range(8)]
+    rknn = prep.RKNN()
+    rknn.config(mean_values=[[127.5] * 3], std_values=[[127.5] * 3])
+    rknn.load_onnx(src)
+    rknn.build(do_quantization=True, dataset=pixels)
+    out = tmp_path / "q.rknn"
+    rknn.export_rknn(out)
+    q = onnx.load(str(out))
+    quant_x = next(n for n in q.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == "x")
+    scale = float(numpy_helper.to_array(next(t for t in q.graph.initializer if t.name == quant_x.input[1])))
+    assert scale == pytest.approx(2 / 255, rel=0.05)  # the range of normalized data, not of raw pixels
+    _, sess = session(str(out))
+    reference = ort.InferenceSession(str(out))
+    for x in pixels[:3]:
+        (got,) = sess.run(None, {"x": x})
+        (want,) = reference.run(None, {"x": (x - 127.5) / 127.5})
+        np.testing.assert_allclose(got, want, atol=0.05)
