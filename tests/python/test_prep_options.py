@@ -304,3 +304,21 @@ def test_quantized_model_calibrates_and_runs_on_normalized_inputs(tmp_path):
         (got,) = sess.run(None, {"x": x})
         (want,) = reference.run(None, {"x": (x - 127.5) / 127.5})
         np.testing.assert_allclose(got, want, atol=0.05)
+
+
+def test_input_size_list_makes_a_symbolic_model_runnable(tmp_path):
+    ez = pytest.importorskip("ztu_somemodelruntime_ez_rknn_async")
+    src = tmp_path / "sym.onnx"
+    onnx.save(two_input_model(), str(src))
+    with pytest.raises(RuntimeError, match="symbolic dims"):
+        ez.InferenceSession(str(src), provider_options={"runtime": "emulator"})
+    rknn = prep.RKNN()
+    rknn.load_onnx(src, input_size_list=[[1, 3, 5, 7], [4, 2]])
+    rknn.build()
+    rknn.export_rknn(tmp_path / "pinned.rknn")
+    _, sess = session(str(tmp_path / "pinned.rknn"))
+    assert [i.shape for i in sess.get_inputs()] == [[1, 3, 5, 7], [4, 2]]
+    x = np.linspace(-2, 2, 105, dtype=np.float32).reshape(1, 3, 5, 7)
+    y, w = sess.run(None, {"x": x, "z": np.ones((4, 2), np.float32)})
+    np.testing.assert_array_equal(y, fp16(fp16(x) * 2))
+    np.testing.assert_array_equal(w, np.full((4, 2), 2, np.float32))
