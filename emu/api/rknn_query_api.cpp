@@ -72,10 +72,10 @@ void fill_attr(const std::vector<ezemu::npu::IoTensor>& tensors, rknn_tensor_att
 void refuse_static_native_query(const ezemu::npu::LoadedModel& model, int cmd)
 {
     if (!model.is_dynamic()) return;
-    throw RknnError(RKNN_ERR_PARAM_INVALID, std::string(query_name(cmd)) +
-                                                " is not available for a dynamic-shape model: call "
-                                                "rknn_set_input_shapes, then query RKNN_QUERY_CURRENT_NATIVE_INPUT_ATTR "
-                                                "/ RKNN_QUERY_CURRENT_NATIVE_OUTPUT_ATTR");
+    throw RknnError(RKNN_ERR_PARAM_INVALID,
+                    std::string(query_name(cmd)) +
+                        " is not available for a dynamic-shape model: call rknn_set_input_shapes, then query "
+                        "RKNN_QUERY_CURRENT_NATIVE_INPUT_ATTR / RKNN_QUERY_CURRENT_NATIVE_OUTPUT_ATTR");
 }
 
 // Each input's shape sets, in the order and dims layout of its INPUT_ATTR (NHWC for 4-D inputs). A static model

@@ -54,7 +54,8 @@ Context::Context(std::shared_ptr<const LoadedModel> model)
             largest = std::max(largest, bytes);
         }
         for (size_t i = 0; i < v.outputs.size(); ++i) {
-            if (output_data_[i].size() < v.outputs[i].executor_bytes) output_data_[i].resize(v.outputs[i].executor_bytes);
+            const size_t bytes = v.outputs[i].executor_bytes;
+            if (output_data_[i].size() < bytes) output_data_[i].resize(bytes);
         }
     }
     input_bound_.assign(m.inputs().size(), false);

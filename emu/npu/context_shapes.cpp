@@ -2,18 +2,12 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/kernel.hpp"
 #include "npu/context.hpp"
 #include "npu/rknn_error.hpp"
 
 namespace ezemu::npu {
 namespace {
-
-std::string dims_text(const std::vector<int64_t>& dims)
-{
-    std::string text = "[";
-    for (size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
-    return text + "]";
-}
 
 // The ONNX-order dims an attr gives: NHWC dims of a 4-D input are permuted to NCHW.
 std::vector<int64_t> onnx_dims(const rknn_tensor_attr& attr, const IoTensor& t, const std::string& what)
@@ -38,7 +32,8 @@ std::string allowed_sets(const LoadedModel& model)
     for (size_t s = 0; s < model.variants().size(); ++s) {
         text += s ? "; " : "";
         const std::vector<IoTensor>& inputs = model.variants()[s].inputs;
-        for (size_t i = 0; i < inputs.size(); ++i) text += (i ? " " : "") + dims_text(inputs[i].info.shape);
+        for (size_t i = 0; i < inputs.size(); ++i)
+            text += (i ? " " : "") + kernels::shape_to_string(inputs[i].info.shape);
     }
     return text;
 }
@@ -77,7 +72,7 @@ void Context::set_input_shapes(uint32_t count, const rknn_tensor_attr* attrs)
         return;
     }
     std::string given;
-    for (size_t i = 0; i < n_inputs; ++i) given += (i ? " " : "") + dims_text(wanted[i]);
+    for (size_t i = 0; i < n_inputs; ++i) given += (i ? " " : "") + kernels::shape_to_string(wanted[i]);
     throw RknnError(RKNN_ERR_PARAM_INVALID,
                     "the input shapes " + given + " (NCHW) are not " +
                         (m.is_dynamic() ? "one of the model's shape sets: " + allowed_sets(m)

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "npu/model_format.hpp"
+#include "kernels/kernel.hpp"
 #include "npu/rknn_error.hpp"
 #include "rknn/rknn_api.h"
 
@@ -69,13 +70,6 @@ std::shared_ptr<const CompiledModel> compile(std::shared_ptr<const onnx::Model> 
     }
 }
 
-std::string dims_text(const std::vector<int64_t>& dims)
-{
-    std::string text = "[";
-    for (size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
-    return text + "]";
-}
-
 // A copy of `model` whose graph inputs have the dims of shape set `s` (ONNX order); the initializers stay views
 // of the same weights.
 std::shared_ptr<const onnx::Model> pin_input_shapes(const onnx::Model& model,
@@ -98,13 +92,13 @@ std::shared_ptr<const onnx::Model> pin_input_shapes(const onnx::Model& model,
         onnx::ValueInfo& vi = *inputs[i];
         const std::vector<int64_t>& dims = shapes[i];
         if (vi.has_shape && vi.dims.size() != dims.size()) {
-            refuse(what + " gives input '" + vi.name + "' the shape " + dims_text(dims) + " but its rank is " +
-                   std::to_string(vi.dims.size()));
+            refuse(what + " gives input '" + vi.name + "' the shape " + kernels::shape_to_string(dims) +
+                   " but its rank is " + std::to_string(vi.dims.size()));
         }
         for (size_t d = 0; vi.has_shape && d < dims.size(); ++d) {
             if (vi.dims[d].is_static() && vi.dims[d].value != dims[d]) {
-                refuse(what + " gives input '" + vi.name + "' the shape " + dims_text(dims) + " but its dim " +
-                       std::to_string(d) + " is fixed at " + std::to_string(vi.dims[d].value));
+                refuse(what + " gives input '" + vi.name + "' the shape " + kernels::shape_to_string(dims) +
+                       " but its dim " + std::to_string(d) + " is fixed at " + std::to_string(vi.dims[d].value));
             }
         }
         vi.has_shape = true;
