@@ -355,7 +355,12 @@ void Session::validate_input(size_t index, const TensorView& view) const {
         throw InvalidArgument("Input index " + std::to_string(index) + " is out of range; the model has " +
                               std::to_string(impl_->inputs.size()) + " inputs");
     }
-    detail::validate_input_view(impl_->inputs[index], impl_->input_bindings[index].accepted_types, view);
+    TensorDesc desc = impl_->inputs[index];
+    // A dynamic model's input may have the shape it takes in any set (which set, only all inputs together tell).
+    for (const detail::Shapes& set : impl_->shape_sets.user) {
+        if (set[index] == view.shape) desc.shape = view.shape;
+    }
+    detail::validate_input_view(desc, impl_->input_bindings[index].accepted_types, view);
 }
 
 // ---- Execution: worker pools, submission, callbacks --------------------------------------------------------------
