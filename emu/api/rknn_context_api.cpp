@@ -198,6 +198,10 @@ EZEMU_EXPORT int rknn_dup_context(rknn_context* context_in, rknn_context* contex
             std::lock_guard<std::mutex> lock(source->mutex());
             if (source->destroyed()) throw RknnError(RKNN_ERR_CTX_INVALID, "context_in was destroyed");
             model = source->shared_model();
+            if (model->is_dynamic()) {
+                throw RknnError(RKNN_ERR_FAIL, "a dynamic-shape model cannot be duplicated (rknn-api.md §7.2); "
+                                               "call rknn_init again for another context");
+            }
             latency = source->latency();
             perf_detail = source->perf_detail_enabled();
             model_memory = source->model_memory();

@@ -12,6 +12,11 @@ extern "C" {
 EZEMU_EXPORT int rknn_register_custom_ops(rknn_context ctx, rknn_custom_op* op, uint32_t custom_op_num)
 {
     return ezemu::api::with_context("rknn_register_custom_ops", ctx, [&](ezemu::npu::Context& context) -> int {
+        if (context.model().is_dynamic()) {
+            // The vendor runtime crashes on this combination (rknn-api.md §7.12): refuse it plainly.
+            throw ezemu::npu::RknnError(RKNN_ERR_FAIL, "custom operators are not supported with a dynamic-shape "
+                                                       "model; prepare it without dynamic_input");
+        }
         const auto notes = context.custom_ops().register_ops(context.model().compiled(), context.execution_state(),
                                                              op, custom_op_num);
         for (const ezemu::npu::RegistrationNote& note : notes) {

@@ -115,7 +115,7 @@ EZEMU_EXPORT int rknn_set_internal_mem(rknn_context ctx, rknn_tensor_mem* mem)
     return ezemu::api::with_context("rknn_set_internal_mem", ctx, [&](ezemu::npu::Context& c) -> int {
         ezemu::api::require_pointer(mem, "mem");
         ezemu::npu::MemoryView view = TensorMemoryRegistry::instance().view(mem);
-        const size_t needed = c.model().compiled().internal_bytes();
+        const size_t needed = c.model().internal_bytes();
         if (view.size < needed) {
             throw RknnError(RKNN_ERR_PARAM_INVALID, "mem->size is " + std::to_string(view.size) +
                                                         " bytes, the model's internal tensors need " +
@@ -133,9 +133,8 @@ EZEMU_EXPORT int rknn_set_io_mem(rknn_context ctx, rknn_tensor_mem* mem, rknn_te
         ezemu::api::require_pointer(mem, "mem");
         ezemu::api::require_pointer(attr, "attr");
         ezemu::npu::MemoryView view = TensorMemoryRegistry::instance().view(mem);
-        const ezemu::npu::LoadedModel& model = c.model();
         c.bind_io_memory(
-            ezemu::npu::bind_io_memory(model.inputs(), model.outputs(), model.platform(), *attr, std::move(view)));
+            ezemu::npu::bind_io_memory(c.inputs(), c.outputs(), c.model().platform(), *attr, std::move(view)));
         return RKNN_SUCC;
     });
 }
@@ -148,8 +147,11 @@ EZEMU_EXPORT int rknn_set_input_shape(rknn_context ctx, rknn_tensor_attr* attr)
 
 EZEMU_EXPORT int rknn_set_input_shapes(rknn_context ctx, uint32_t n_inputs, rknn_tensor_attr attr[])
 {
-    (void)ctx, (void)n_inputs, (void)attr;
-    return ezemu::api::not_implemented("rknn_set_input_shapes");
+    return ezemu::api::with_context("rknn_set_input_shapes", ctx, [&](ezemu::npu::Context& c) -> int {
+        ezemu::api::require_pointer(attr, "attr");
+        c.set_input_shapes(n_inputs, attr);
+        return RKNN_SUCC;
+    });
 }
 
 // A CPU shares one coherent view of memory: after the checks there is nothing to flush or invalidate.

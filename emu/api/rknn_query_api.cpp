@@ -68,6 +68,41 @@ void fill_attr(const std::vector<ezemu::npu::IoTensor>& tensors, rknn_tensor_att
     attr = view == AttrView::Native ? t.native : view == AttrView::NativeNhwc ? t.native_nhwc : t.attr;
 }
 
+// Plain NATIVE_* commands describe one fixed shape: a dynamic model answers CURRENT_NATIVE_* only (§7.5).
+void refuse_static_native_query(const ezemu::npu::LoadedModel& model, int cmd)
+{
+    if (!model.is_dynamic()) return;
+    throw RknnError(RKNN_ERR_PARAM_INVALID,
+                    std::string(query_name(cmd)) +
+                        " is not available for a dynamic-shape model: call rknn_set_input_shapes, then query "
+                        "RKNN_QUERY_CURRENT_NATIVE_INPUT_ATTR / RKNN_QUERY_CURRENT_NATIVE_OUTPUT_ATTR");
+}
+
+// Each input's shape sets, in the order and dims layout of its INPUT_ATTR (NHWC for 4-D inputs). A static model
+// lists none, which is how callers tell (§7.5).
+void fill_dynamic_range(const ezemu::npu::LoadedModel& model, rknn_input_range& r)
+{
+    const uint32_t index = r.index;
+    if (index >= model.inputs().size()) {
+        throw RknnError(RKNN_ERR_PARAM_INVALID, "RKNN_QUERY_INPUT_DYNAMIC_RANGE: index " + std::to_string(index) +
+                                                    " is out of range; the model has " +
+                                                    std::to_string(model.inputs().size()) + " inputs");
+    }
+    const rknn_tensor_attr& a = model.inputs()[index].attr;
+    std::memset(&r, 0, sizeof r);
+    r.index = index;
+    r.fmt = a.fmt;
+    std::memcpy(r.name, a.name, sizeof r.name);
+    r.n_dims = a.n_dims;
+    if (!model.is_dynamic()) return;
+    const auto& variants = model.variants();
+    r.shape_number = static_cast<uint32_t>(variants.size());
+    for (size_t s = 0; s < variants.size(); ++s) {
+        const rknn_tensor_attr& v = variants[s].inputs[index].attr;
+        for (uint32_t d = 0; d < v.n_dims; ++d) r.dyn_range[s][d] = v.dims[d];
+    }
+}
+
 uint32_t clamp_to_u32(uint64_t value) { return value > 0xffffffffull ? 0xffffffffu : static_cast<uint32_t>(value); }
 
 int query(ezemu::npu::Context& ctx, uint64_t handle, int cmd, void* info, uint32_t size)
@@ -80,13 +115,18 @@ int query(ezemu::npu::Context& ctx, uint64_t handle, int cmd, void* info, uint32
         r.n_output = static_cast<uint32_t>(model.outputs().size());
         return RKNN_SUCC;
     }
-    case RKNN_QUERY_INPUT_ATTR:
-    case RKNN_QUERY_CURRENT_INPUT_ATTR:  // a static model's current shape is its only shape
+    case RKNN_QUERY_INPUT_ATTR:  // a dynamic model's first shape set
         fill_attr(model.inputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd, "inputs");
         return RKNN_SUCC;
+    case RKNN_QUERY_CURRENT_INPUT_ATTR:  // the shape rknn_set_input_shapes selected; a static model's only one
+        fill_attr(ctx.inputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd, "inputs");
+        return RKNN_SUCC;
     case RKNN_QUERY_OUTPUT_ATTR:
-    case RKNN_QUERY_CURRENT_OUTPUT_ATTR:
         fill_attr(model.outputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd,
+                  "outputs");
+        return RKNN_SUCC;
+    case RKNN_QUERY_CURRENT_OUTPUT_ATTR:
+        fill_attr(ctx.outputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd,
                   "outputs");
         return RKNN_SUCC;
     case RKNN_QUERY_PERF_RUN: {
@@ -105,7 +145,7 @@ int query(ezemu::npu::Context& ctx, uint64_t handle, int cmd, void* info, uint32
         auto& r = result_struct<rknn_mem_size>(info, size, cmd, "rknn_mem_size");
         std::memset(&r, 0, sizeof r);
         const uint64_t weights = model.weight_bytes();  // a shared-weight slave counts none of its master's
-        const uint64_t internal = model.compiled().internal_bytes();
+        const uint64_t internal = model.internal_bytes();
         uint64_t io = 0;
         for (const auto& t : model.inputs()) io += t.attr.size_with_stride;
         for (const auto& t : model.outputs()) io += t.attr.size_with_stride;
@@ -121,24 +161,9 @@ int query(ezemu::npu::Context& ctx, uint64_t handle, int cmd, void* info, uint32
         ezemu::npu::copy_c_string(r.string, sizeof r.string, model.metadata().custom_string);
         return RKNN_SUCC;
     }
-    case RKNN_QUERY_INPUT_DYNAMIC_RANGE: {
-        // The emulator only loads static-shape models: zero dynamic shapes, which is how callers tell.
-        auto& r = result_struct<rknn_input_range>(info, size, cmd, "rknn_input_range");
-        const uint32_t index = r.index;
-        if (index >= model.inputs().size()) {
-            throw RknnError(RKNN_ERR_PARAM_INVALID, std::string(query_name(cmd)) + ": index " +
-                                                        std::to_string(index) + " is out of range; the model has " +
-                                                        std::to_string(model.inputs().size()) + " inputs");
-        }
-        const rknn_tensor_attr& a = model.inputs()[index].attr;
-        std::memset(&r, 0, sizeof r);
-        r.index = index;
-        r.shape_number = 0;
-        r.fmt = a.fmt;
-        std::memcpy(r.name, a.name, sizeof r.name);
-        r.n_dims = a.n_dims;
+    case RKNN_QUERY_INPUT_DYNAMIC_RANGE:
+        fill_dynamic_range(model, result_struct<rknn_input_range>(info, size, cmd, "rknn_input_range"));
         return RKNN_SUCC;
-    }
     case RKNN_QUERY_PERF_DETAIL: {
         auto& r = result_struct<rknn_perf_detail>(info, size, cmd, "rknn_perf_detail");
         const std::string& text = ctx.perf_detail_text();
@@ -147,21 +172,27 @@ int query(ezemu::npu::Context& ctx, uint64_t handle, int cmd, void* info, uint32
         return RKNN_SUCC;
     }
     case RKNN_QUERY_NATIVE_INPUT_ATTR:  // = NATIVE_NC1HWC2_INPUT_ATTR
+        refuse_static_native_query(model, cmd);
+        [[fallthrough]];
     case RKNN_QUERY_CURRENT_NATIVE_INPUT_ATTR:
-        fill_attr(model.inputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd, "inputs",
+        fill_attr(ctx.inputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd, "inputs",
                   AttrView::Native);
         return RKNN_SUCC;
     case RKNN_QUERY_NATIVE_OUTPUT_ATTR:  // = NATIVE_NC1HWC2_OUTPUT_ATTR
+        refuse_static_native_query(model, cmd);
+        [[fallthrough]];
     case RKNN_QUERY_CURRENT_NATIVE_OUTPUT_ATTR:
-        fill_attr(model.outputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd,
+        fill_attr(ctx.outputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd,
                   "outputs", AttrView::Native);
         return RKNN_SUCC;
     case RKNN_QUERY_NATIVE_NHWC_INPUT_ATTR:
-        fill_attr(model.inputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd, "inputs",
+        refuse_static_native_query(model, cmd);
+        fill_attr(ctx.inputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd, "inputs",
                   AttrView::NativeNhwc);
         return RKNN_SUCC;
     case RKNN_QUERY_NATIVE_NHWC_OUTPUT_ATTR:
-        fill_attr(model.outputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd,
+        refuse_static_native_query(model, cmd);
+        fill_attr(ctx.outputs(), result_struct<rknn_tensor_attr>(info, size, cmd, "rknn_tensor_attr"), cmd,
                   "outputs", AttrView::NativeNhwc);
         return RKNN_SUCC;
     case RKNN_QUERY_DEVICE_MEM_INFO:

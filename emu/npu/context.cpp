@@ -17,16 +17,26 @@ Context::Context(std::shared_ptr<const LoadedModel> model)
     : model_(std::move(model)), cores_(CoreScheduler::for_platform(model_->platform()))
 {
     const LoadedModel& m = *model_;
-    state_ = m.compiled().create_state();
-    // Every buffer of the data path is sized here, so inputs_set/run/outputs_get allocate nothing but what the
-    // caller asks for (is_prealloc = 0).
+    states_.resize(m.variants().size());
+    states_[0] = m.compiled().create_state();
+    state_ = states_[0].get();
+    // Every buffer of the data path is sized here, for the largest shape set, so inputs_set/run/outputs_get
+    // allocate nothing but what the caller asks for (is_prealloc = 0).
+    input_data_.resize(m.inputs().size());
+    output_data_.resize(m.outputs().size());
     size_t largest = 0;
-    for (const IoTensor& t : m.inputs()) {
-        input_data_.emplace_back(t.executor_bytes);
-        largest = std::max(largest, t.executor_bytes);
+    for (const ShapeVariant& v : m.variants()) {
+        for (size_t i = 0; i < v.inputs.size(); ++i) {
+            const size_t bytes = v.inputs[i].executor_bytes;
+            if (input_data_[i].size() < bytes) input_data_[i].resize(bytes);
+            largest = std::max(largest, bytes);
+        }
+        for (size_t i = 0; i < v.outputs.size(); ++i) {
+            const size_t bytes = v.outputs[i].executor_bytes;
+            if (output_data_[i].size() < bytes) output_data_[i].resize(bytes);
+        }
     }
     input_bound_.assign(m.inputs().size(), false);
-    for (const IoTensor& t : m.outputs()) output_data_.emplace_back(t.executor_bytes);
     scratch_.resize(largest);
     input_pointers_.resize(input_data_.size());
     output_pointers_.resize(output_data_.size());
@@ -53,7 +63,7 @@ void Context::set_batch_core_num(int core_num)
 
 void Context::set_inputs(uint32_t count, const rknn_input* inputs)
 {
-    const std::vector<IoTensor>& tensors = model_->inputs();
+    const std::vector<IoTensor>& tensors = this->inputs();
     if (count == 0 || count > tensors.size()) {
         throw RknnError(RKNN_ERR_PARAM_INVALID, "n_inputs is " + std::to_string(count) + ", the model has " +
                                                     std::to_string(tensors.size()) + " inputs");
@@ -77,12 +87,12 @@ void Context::set_inputs(uint32_t count, const rknn_input* inputs)
 
 uint64_t Context::run()
 {
-    const std::vector<IoTensor>& inputs = model_->inputs();
+    const std::vector<IoTensor>& tensors = inputs();
     std::string missing;
-    for (size_t i = 0; i < inputs.size(); ++i) {
+    for (size_t i = 0; i < tensors.size(); ++i) {
         if (input_bound_[i]) continue;
         if (!missing.empty()) missing += ", ";
-        missing += std::to_string(i) + " ('" + inputs[i].info.name + "')";
+        missing += std::to_string(i) + " ('" + tensors[i].info.name + "')";
     }
     if (!missing.empty()) {
         throw RknnError(RKNN_ERR_INPUT_INVALID,
@@ -103,7 +113,7 @@ uint64_t Context::run()
         cores_.acquire(split > 1 ? (1u << split) - 1u : cores_of_mask(core_mask_, model_->platform()));
     const auto start = std::chrono::steady_clock::now();
     try {
-        model_->compiled().run(*state_, input_pointers_.data(), output_pointers_.data());
+        model_->variants()[variant_].compiled->run(*state_, input_pointers_.data(), output_pointers_.data());
     } catch (const RunError& e) {
         throw RknnError(RKNN_ERR_FAIL, e.what());
     }
@@ -147,7 +157,7 @@ const std::string& Context::perf_detail_text()
         perf_detail_ = "no per-node times yet: call rknn_run first";
         return perf_detail_;
     }
-    const std::vector<std::string> labels = model_->compiled().step_labels();
+    const std::vector<std::string> labels = model_->variants()[variant_].compiled->step_labels();
     char line[512];
     int64_t total_ns = 0;
     perf_detail_ = "   ID   Time(us)  Node\n";
@@ -165,7 +175,7 @@ const std::string& Context::perf_detail_text()
 
 void Context::get_outputs(uint32_t count, rknn_output* outputs, rknn_output_extend* extend)
 {
-    const std::vector<IoTensor>& tensors = model_->outputs();
+    const std::vector<IoTensor>& tensors = this->outputs();
     if (count == 0 || count > tensors.size()) {
         throw RknnError(RKNN_ERR_PARAM_INVALID, "n_outputs is " + std::to_string(count) + ", the model has " +
                                                     std::to_string(tensors.size()) + " outputs");

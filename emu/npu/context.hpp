@@ -33,6 +33,16 @@ public:
 
     const std::shared_ptr<const LoadedModel>& shared_model() const { return model_; }
     const LoadedModel& model() const { return *model_; }
+    // The tensors at the current shape: the model's only shape, or the set rknn_set_input_shapes selected last
+    // (the first set until then).
+    const std::vector<IoTensor>& inputs() const { return model_->variants()[variant_].inputs; }
+    const std::vector<IoTensor>& outputs() const { return model_->variants()[variant_].outputs; }
+
+    // rknn_set_input_shapes: `attrs` give every input's dims in their fmt's order (NHWC or NCHW for 4-D inputs,
+    // ONNX order otherwise); together they must be one of the model's shape sets (rknn-api.md §7.12). A new
+    // shape drops the bound inputs, io mems and outputs: the caller sets them again at that shape. Throws
+    // RknnError(RKNN_ERR_PARAM_INVALID) naming the allowed sets otherwise.
+    void set_input_shapes(uint32_t count, const rknn_tensor_attr* attrs);
 
     // AUTO, a core of the platform, CORE_0_1, CORE_0_1_2 (rk3588) or ALL. Throws RknnError otherwise (see
     // context.cpp for the codes). An int, not rknn_core_mask: callers may pass any value (see c_enum.hpp).
@@ -98,6 +108,8 @@ public:
     bool destroyed() const { return destroyed_; }
 
 private:
+    // Makes shape set `s` current (context_shapes.cpp).
+    void select_variant(size_t s);
     // Pieces of run() for zero-copy memory (context_io_memory.cpp).
     void check_outside_memory() const;
     const void* stage_input(size_t index);
@@ -106,7 +118,9 @@ private:
 
     std::mutex mutex_;
     std::shared_ptr<const LoadedModel> model_;
-    std::unique_ptr<ExecutionState> state_;
+    size_t variant_ = 0;                                    // index into model_->variants()
+    std::vector<std::unique_ptr<ExecutionState>> states_;  // per shape set, created when first selected
+    ExecutionState* state_ = nullptr;                       // states_[variant_]
     CustomOpRegistry custom_ops_;
 
     std::vector<std::vector<unsigned char>> input_data_;   // executor layout (dense NCHW, ONNX dtype)

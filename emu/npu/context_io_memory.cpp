@@ -43,13 +43,13 @@ const void* Context::stage_input(size_t index)
     if (!input_mems_[index]) return input_data_[index].data();
     const IoBinding& b = *input_mems_[index];
     if (b.in_place) return b.memory.data;
-    import_tensor(model_->inputs()[index], b.layout, b.memory.data, input_data_[index].data(), scratch_);
+    import_tensor(inputs()[index], b.layout, b.memory.data, input_data_[index].data(), scratch_);
     return input_data_[index].data();
 }
 
 void Context::write_output_memories()
 {
-    const std::vector<IoTensor>& tensors = model_->outputs();
+    const std::vector<IoTensor>& tensors = outputs();
     for (size_t i = 0; i < output_mems_.size(); ++i) {
         if (!output_mems_[i]) continue;
         const IoBinding& b = *output_mems_[i];

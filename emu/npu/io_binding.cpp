@@ -85,6 +85,7 @@ IoBinding bind_io_memory(const std::vector<IoTensor>& inputs, const std::vector<
                                                     rknn_type_name(t->attr.type) + " or RKNN_TENSOR_FLOAT32");
     }
     b.layout = describe_buffer(*t, platform, type, fmt, attr.w_stride, what);
+    b.layout.pass_through = input && attr.pass_through;
     if (memory.size < b.layout.bytes) {
         throw RknnError(RKNN_ERR_PARAM_INVALID,
                         what + ": mem->size is " + std::to_string(memory.size) + " bytes, the buffer needs " +

@@ -68,6 +68,18 @@ void to_float16(const void* src, uint16_t* dst, size_t count)
     for (size_t i = 0; i < count; ++i) dst[i] = float_to_half(static_cast<float>(load<Src>(src, i)));
 }
 
+// One element of a float input's caller data (FLOAT32/FLOAT16/UINT8/INT8) as float.
+float float_value_at(const IoTensor& t, const void* src, int src_type, size_t i)
+{
+    switch (src_type) {
+    case RKNN_TENSOR_FLOAT32: return load<float>(src, i);
+    case RKNN_TENSOR_FLOAT16: return numerics::half_to_float(load<uint16_t>(src, i));
+    case RKNN_TENSOR_UINT8: return load<uint8_t>(src, i);
+    case RKNN_TENSOR_INT8: return load<int8_t>(src, i);
+    default: invalid(t, std::string("cannot convert ") + rknn_type_name(src_type) + " data");
+    }
+}
+
 // Quantization of a quantized tensor's data as the NPU does it (rknn-api.md §7.7): q = clamp(round(D / scale) + zp),
 // rounding half to even like QuantizeLinear; D = (q - zp) * scale back, rounded once to float like DequantizeLinear.
 int32_t quantize_value(const IoQuantization& q, float d)
@@ -97,15 +109,7 @@ void quantized_to_executor(const IoTensor& t, const void* src, int src_type, flo
         if (src_type == t.attr.type) {
             value = src_type == RKNN_TENSOR_UINT8 ? load<uint8_t>(src, i) : load<int8_t>(src, i);
         } else {
-            float d = 0.0f;
-            switch (src_type) {
-            case RKNN_TENSOR_FLOAT32: d = load<float>(src, i); break;
-            case RKNN_TENSOR_FLOAT16: d = numerics::half_to_float(load<uint16_t>(src, i)); break;
-            case RKNN_TENSOR_UINT8: d = load<uint8_t>(src, i); break;
-            case RKNN_TENSOR_INT8: d = load<int8_t>(src, i); break;
-            default: invalid(t, std::string("cannot convert ") + rknn_type_name(src_type) + " data");
-            }
-            value = quantize_value(q, d);
+            value = quantize_value(q, float_value_at(t, src, src_type, i));
         }
         out[i] = dequantize_value(q, value);
     }
@@ -153,13 +157,34 @@ void convert_to_executor(const IoTensor& t, const void* src, int src_type, void*
     invalid(t, std::string("cannot convert ") + rknn_type_name(src_type) + " data");
 }
 
+// Whether the NPU normalizes this data: not pass_through data, nor data already quantized to the input's type.
+bool normalizes(const IoTensor& t, const BufferLayout& layout)
+{
+    return t.norm && !layout.pass_through && !(t.quant && layout.type == t.attr.type);
+}
+
+// Dense caller data → (x - mean[c]) / std[c] as float32, computed in float like the NPU's preprocessing.
+void normalize(const IoTensor& t, const void* src, int src_type, float* out)
+{
+    const InputNormalization& n = *t.norm;
+    const size_t count = t.attr.n_elems;
+    const size_t channels = n.mean.size();
+    const size_t plane = t.nchw ? t.nchw->h * t.nchw->w : count;
+    for (size_t i = 0; i < count; ++i) {
+        const size_t c = channels == 1 || plane == 0 ? 0 : (i / plane) % channels;
+        out[i] = (float_value_at(t, src, src_type, i) - n.mean[c]) / n.std_dev[c];
+    }
+}
+
 // What pass_through=1 data is: the native layout, with padded rows or (a tolerance the vendor text does not
 // forbid) dense rows; the size tells which.
 BufferLayout pass_through_buffer(const IoTensor& t, const Platform& platform, uint32_t size)
 {
-    const BufferLayout padded = native_buffer(t, platform, true);
+    BufferLayout padded = native_buffer(t, platform, true);
+    padded.pass_through = true;
     if (size == padded.bytes) return padded;
-    const BufferLayout dense = native_buffer(t, platform, false);
+    BufferLayout dense = native_buffer(t, platform, false);
+    dense.pass_through = true;
     if (size == dense.bytes) return dense;
     const std::string padded_text =
         padded.bytes == dense.bytes
@@ -246,7 +271,7 @@ BufferLayout native_buffer(const IoTensor& t, const Platform& platform, bool pad
 bool is_executor_layout(const IoTensor& t, const BufferLayout& layout)
 {
     const bool dense = layout.fmt == RKNN_TENSOR_NCHW || layout.fmt == RKNN_TENSOR_UNDEFINED;
-    if (!dense || t.rounds_through_fp16 || t.quant) return false;
+    if (!dense || t.rounds_through_fp16 || t.quant || normalizes(t, layout)) return false;
     switch (t.info.dtype) {
     case onnx::DataType::Float: return layout.type == RKNN_TENSOR_FLOAT32;
     case onnx::DataType::Float16: return layout.type == RKNN_TENSOR_FLOAT16;
@@ -257,19 +282,34 @@ bool is_executor_layout(const IoTensor& t, const BufferLayout& layout)
 void import_tensor(const IoTensor& t, const BufferLayout& layout, const void* src, void* dst,
                    std::vector<unsigned char>& scratch)
 {
-    if (layout.fmt != RKNN_TENSOR_NHWC && layout.fmt != RKNN_TENSOR_NC1HWC2) {
+    const bool reorder = layout.fmt == RKNN_TENSOR_NHWC || layout.fmt == RKNN_TENSOR_NC1HWC2;
+    const bool norm = normalizes(t, layout);
+    if (!reorder && !norm) {
         convert_to_executor(t, src, layout.type, dst);
         return;
     }
-    // Reorder in the buffer's own type first (strided rows cannot be converted in one sweep), then convert.
+    // Scratch holds the reordered data (in the buffer's own type), then the normalized float32 copy.
     const size_t element_size = rknn_type_size(layout.type);
-    const size_t dense = static_cast<size_t>(t.attr.n_elems) * element_size;
-    if (scratch.size() < dense) scratch.resize(dense);
-    if (layout.fmt == RKNN_TENSOR_NHWC)
-        nhwc_strided_to_nchw(src, scratch.data(), *t.nchw, layout.w_stride, element_size);
-    else
-        nc1hwc2_to_nchw(src, scratch.data(), *t.nchw, layout.c2, layout.w_stride, element_size);
-    convert_to_executor(t, scratch.data(), layout.type, dst);
+    const size_t dense = reorder ? static_cast<size_t>(t.attr.n_elems) * element_size : 0;
+    const size_t float_offset = (dense + 63) / 64 * 64;
+    const size_t needed = norm ? float_offset + static_cast<size_t>(t.attr.n_elems) * sizeof(float) : dense;
+    if (scratch.size() < needed) scratch.resize(needed);
+    const void* data = src;
+    if (reorder) {
+        // Strided rows cannot be converted in one sweep: reorder first, then convert.
+        if (layout.fmt == RKNN_TENSOR_NHWC)
+            nhwc_strided_to_nchw(src, scratch.data(), *t.nchw, layout.w_stride, element_size);
+        else
+            nc1hwc2_to_nchw(src, scratch.data(), *t.nchw, layout.c2, layout.w_stride, element_size);
+        data = scratch.data();
+    }
+    if (!norm) {
+        convert_to_executor(t, data, layout.type, dst);
+        return;
+    }
+    float* normalized = reinterpret_cast<float*>(scratch.data() + float_offset);
+    normalize(t, data, layout.type, normalized);
+    convert_to_executor(t, normalized, RKNN_TENSOR_FLOAT32, dst);
 }
 
 void check_input(const IoTensor& t, const Platform& platform, const rknn_input& input)

@@ -21,6 +21,7 @@ struct BufferLayout {
     size_t w_stride = 0;
     size_t c2 = 0;     // NC1HWC2 only
     size_t bytes = 0;  // bytes the buffer must hold
+    bool pass_through = false;  // already normalized (and quantized): the model's mean/std are not applied
 };
 
 // The layout of `t` in `type` and `fmt` with rows of w_stride pixels (0 = the width); c2 comes from the platform.
@@ -36,6 +37,8 @@ BufferLayout native_buffer(const IoTensor& t, const Platform& platform, bool pad
 bool is_executor_layout(const IoTensor& t, const BufferLayout& layout);
 
 // Buffer → executor's dense data (t.executor_bytes). Types are checked by the caller; `scratch` grows once.
+// Unless the layout is pass_through, an input with mean/std is normalized on the way (before fp16 rounding or
+// quantization, as the NPU does); data already in a quantized input's own INT8/UINT8 type is not.
 void import_tensor(const IoTensor& t, const BufferLayout& layout, const void* src, void* dst,
                    std::vector<unsigned char>& scratch);
 // Executor's dense data → buffer (layout.bytes). Type: FLOAT32, the attr type, or FLOAT16 for float tensors.

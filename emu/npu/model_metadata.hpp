@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "graph/onnx_model.hpp"
 
@@ -18,6 +19,13 @@ inline constexpr const char* kMetaExactFp32 = "rknn.exact_fp32";
 // as external data with no payload and are taken by name from the master context given to rknn_init with
 // RKNN_FLAG_SHARE_WEIGHT_MEM (extend->ctx).
 inline constexpr const char* kMetaRemoveWeight = "rknn.remove_weight";
+// JSON lists, one per graph input, of one value per channel (toolkit2: config(mean_values=..., std_values=...)):
+// the NPU feeds (x - mean[c]) / std[c] to the graph for data given with pass_through = 0.
+inline constexpr const char* kMetaMeanValues = "rknn.mean_values";
+inline constexpr const char* kMetaStdValues = "rknn.std_values";
+// JSON list of shape sets, each one full ONNX-order shape per graph input (toolkit2: config(dynamic_input=...)):
+// the shapes rknn_set_input_shapes may select; the first is the default.
+inline constexpr const char* kMetaDynamicInput = "rknn.dynamic_input";
 
 // Environment variable that turns on exact fp32 for every model ("1" or "true").
 inline constexpr const char* kExactFp32Env = "EZRKNN_EMU_EXACT_FP32";
@@ -30,8 +38,12 @@ struct ModelMetadata {
     std::string target_platform;  // lower case; "" when absent
     bool exact_fp32 = false;
     bool remove_weight = false;
+    std::vector<std::vector<float>> mean_values;  // per input, per channel; empty when absent
+    std::vector<std::vector<float>> std_values;
+    std::vector<std::vector<std::vector<int64_t>>> dynamic_input;  // sets × inputs × dims; empty when static
 };
 
+// Throws RknnError(RKNN_ERR_MODEL_INVALID) naming the key when a list value is malformed.
 ModelMetadata read_model_metadata(const onnx::Model& model);
 
 // "1", "true", "yes", "on" in any case.

@@ -273,4 +273,33 @@ void mark_quantized(IoTensor& t, TensorRole role, const Platform& platform, cons
     t.native_nhwc = native_attr(t, role, platform, true);
 }
 
+void set_normalization(IoTensor& t, const std::vector<float>& mean, const std::vector<float>& std_dev)
+{
+    const size_t channels = t.nchw ? t.nchw->c : 1;
+    const auto check_length = [&](const std::vector<float>& values, const char* key) {
+        if (values.empty() || values.size() == 1 || values.size() == channels) return;
+        refuse(TensorRole::Input, t.info,
+               std::string("has ") + std::to_string(channels) + " channel(s) but its " + key + " list has " +
+                   std::to_string(values.size()) + " values; give one value or one per channel");
+    };
+    check_length(mean, "rknn.mean_values");
+    check_length(std_dev, "rknn.std_values");
+    const size_t n = std::max({mean.size(), std_dev.size(), size_t{1}});
+    InputNormalization norm;
+    for (size_t c = 0; c < n; ++c) {
+        norm.mean.push_back(mean.empty() ? 0.0f : mean[mean.size() == 1 ? 0 : c]);
+        norm.std_dev.push_back(std_dev.empty() ? 1.0f : std_dev[std_dev.size() == 1 ? 0 : c]);
+        if (norm.std_dev.back() == 0.0f) refuse(TensorRole::Input, t.info, "has a std value of 0 in rknn.std_values");
+    }
+    bool identity = true;
+    for (size_t c = 0; c < n; ++c) identity = identity && norm.mean[c] == 0.0f && norm.std_dev[c] == 1.0f;
+    if (identity) return;
+    if (!t.is_float) {
+        refuse(TensorRole::Input, t.info,
+               std::string("has type ") + rknn_type_name(t.attr.type) +
+                   "; the NPU normalizes float inputs only, so its mean/std must be 0/1");
+    }
+    t.norm = std::move(norm);
+}
+
 }  // namespace ezemu::npu

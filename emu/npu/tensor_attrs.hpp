@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "graph/compiled_model.hpp"
 #include "npu/layout.hpp"
@@ -17,6 +18,13 @@
 namespace ezemu::npu {
 
 enum class TensorRole { Input, Output };
+
+// The NPU's input normalization (toolkit2 mean_values/std_values): the graph sees (x - mean[c]) / std[c], c the
+// channel (dim 1 of the NCHW tensor); one value applies to every element.
+struct InputNormalization {
+    std::vector<float> mean;
+    std::vector<float> std_dev;  // same length as mean, no zeros
+};
 
 // One graph input or output: the executor's view (ONNX dtype, NCHW shape) beside the RKNN view (attr).
 struct IoTensor {
@@ -32,6 +40,7 @@ struct IoTensor {
     // Set for a float tensor of a QDQ model that the NPU carries as INT8/UINT8 (quantized_io.hpp): the caller's
     // data is quantized with it on the way in and, unless want_float, on the way out.
     std::optional<IoQuantization> quant;
+    std::optional<InputNormalization> norm;  // inputs of a model prepared with mean/std
 };
 
 // The RKNN type an ONNX dtype travels as (float32 as FLOAT16 unless exact_fp32); nullopt when RKNN has none.
@@ -56,5 +65,10 @@ IoTensor describe_tensor(const TensorInfo& info, TensorRole role, uint32_t index
 // Turns float tensor `t` into the NPU's quantized view: attr type INT8/UINT8, AFFINE_ASYMMETRIC with q's zp and
 // scale, sizes and native attrs of 1-byte elements.
 void mark_quantized(IoTensor& t, TensorRole role, const Platform& platform, const IoQuantization& q);
+
+// Attaches mean/std to input `t`: each list is empty (mean 0 / std 1), one value, or one per channel of a 4-D
+// input. Throws RknnError(RKNN_ERR_MODEL_INVALID) for another length, a std of 0, or a non-float input whose
+// values would change.
+void set_normalization(IoTensor& t, const std::vector<float>& mean, const std::vector<float>& std_dev);
 
 }  // namespace ezemu::npu

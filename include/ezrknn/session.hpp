@@ -142,7 +142,8 @@ public:
     size_t input_index(const std::string& name) const;
     size_t output_index(const std::string& name) const;
 
-    // Checks one input against inputs()[index] (dtype, rank, shape); throws InvalidArgument naming the tensor.
+    // Checks one input against inputs()[index] (dtype, rank, shape; for a dynamic-shape model, its shape in any
+    // shape set); throws InvalidArgument naming the tensor.
     void validate_input(size_t index, const TensorView& view) const;
 
     // Runs once, synchronously, on the calling thread. `inputs` are in model order and are validated first.

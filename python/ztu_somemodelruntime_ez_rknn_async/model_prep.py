@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -36,14 +37,16 @@ MAX_CUSTOM_STRING_BYTES = 1023  # RKNN_QUERY_CUSTOM_STRING: char[1024] with its 
 # Where a remove_weight model says its weights are: the master context given to rknn_init (extend->ctx).
 MASTER_WEIGHT_LOCATION = "rknn.master_context"
 
+# Written from config(mean_values=..., std_values=..., dynamic_input=...) by prep_options.py.
+_INPUT_METADATA_KEYS = ("rknn.mean_values", "rknn.std_values", "rknn.dynamic_input")
+
 # toolkit2 options this helper knows but does not implement yet: any value other than None is refused.
 _NOT_IMPLEMENTED_OPTIONS = (
-    "mean_values", "std_values", "quant_img_RGB2BGR", "quantized_hybrid_level", "float_dtype", "optimization_level", "dynamic_input",
-    "compress_weight", "inputs_yuv_fmt", "single_core_mode", "model_pruning", "op_target", "sparse_infer",
+    "quant_img_RGB2BGR", "quantized_hybrid_level", "float_dtype", "optimization_level", "compress_weight", "inputs_yuv_fmt", "single_core_mode", "model_pruning", "op_target", "sparse_infer",
     "enable_flash_attention", "auto_hybrid", "remove_reshape", "quantize_weight",
 )
-_IMPLEMENTED_OPTIONS = ("custom_string", "target_platform", "remove_weight", "quantized_dtype", "quantized_algorithm",
-                        "quantized_method")
+_IMPLEMENTED_OPTIONS = ("custom_string", "target_platform", "remove_weight", "mean_values", "std_values",
+                        "dynamic_input", "quantized_dtype", "quantized_algorithm", "quantized_method")
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -56,18 +59,27 @@ def _onnx():
     return onnx
 
 
-def _quantization():
-    """The sibling quantization module, also when this file is loaded on its own (tests load it by path)."""
+def _sibling(name: str):
+    """A sibling module of this package, also when this file is loaded on its own (tests load it by path)."""
     if __package__:
-        from . import quantization
-        return quantization
+        import importlib
+
+        return importlib.import_module(f"{__package__}.{name}")
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "quantization.py")
-    spec = importlib.util.spec_from_file_location("ezrknn_quantization_source", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"ezrknn_{name}_source", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _quantization():
+    return _sibling("quantization")
+
+
+def _prep_options():
+    return _sibling("prep_options")
 
 
 def _path(value: Any, what: str) -> str:
@@ -120,7 +132,8 @@ def _check_shape(value: Any, what: str) -> List[int]:
 
 class RKNN:
     """Prepares an ONNX model for the runtime: toolkit2's RKNN() object for the options implemented so far
-    (custom_string, target_platform, remove_weight, input_size_list)."""
+    (custom_string, target_platform, remove_weight, mean_values, std_values, dynamic_input, input_size_list and
+    int8 quantization)."""
 
     def __init__(self, verbose: bool = False, verbose_file: Optional[str] = None) -> None:
         if verbose_file is not None:
@@ -130,6 +143,7 @@ class RKNN:
         self._source = None  # onnx.ModelProto as loaded
         self._source_name = ""
         self._input_sizes: Dict[str, List[int]] = {}
+        self._input_names: List[str] = []  # the order input_size_list, mean/std and dynamic_input follow
         self._built = None  # onnx.ModelProto after build()
         self._accuracy: Dict[str, float] = {}  # output -> lowest cosine vs the float model, after a quantized build
 
@@ -142,8 +156,11 @@ class RKNN:
     def config(self, **options: Any) -> int:
         """Sets conversion options. Implemented: custom_string (str, at most 1023 UTF-8 bytes), target_platform
         (rk3588, rk3576, rk3562, rk3566, rk3568), remove_weight (bool: write a weight-less slave model whose
-        float weights come from a master context at rknn_init). Other toolkit2 options raise NotImplementedError
-        unless None; unknown names raise TypeError."""
+        float weights come from a master context at rknn_init), mean_values / std_values (one list per input, one
+        value per channel or one for all: the runtime feeds (x - mean) / std to the graph), dynamic_input (a list
+        of shape sets, each one full shape per input: the shapes rknn_set_input_shapes may select; the first is
+        the default). Lists are checked against the model at build(). Other toolkit2 options raise
+        NotImplementedError unless None; unknown names raise TypeError."""
         checked: Dict[str, Any] = {}
         for name, value in options.items():
             if name == "custom_string":
@@ -152,6 +169,12 @@ class RKNN:
                 checked[name] = _check_target_platform(value)
             elif name == "remove_weight":
                 checked[name] = _check_bool(value, "remove_weight")
+            elif name in ("mean_values", "std_values") and value is not None:
+                checked[name] = _prep_options().check_value_lists(value, name)
+            elif name == "dynamic_input" and value is not None:
+                checked[name] = _prep_options().check_dynamic_input(value)
+            elif name in ("mean_values", "std_values", "dynamic_input"):
+                self._config.pop(name, None)
             elif name == "quantized_dtype" and value is not None:
                 checked[name] = _quantization().check_quantized_dtype(value)
             elif name == "quantized_algorithm" and value is not None:
@@ -210,6 +233,7 @@ class RKNN:
                 sizes[name] = dims
         self._source = proto
         self._input_sizes = sizes
+        self._input_names = names
         self._built = None
         self._log(f"loaded {self._source_name}: inputs {', '.join(names)}")
         return 0
@@ -257,10 +281,11 @@ class RKNN:
         for value_info in model.graph.input:
             if value_info.name in self._input_sizes:
                 _pin_shape(value_info, self._input_sizes[value_info.name])
+        input_meta = self._input_metadata(model)
         self._accuracy = {}
         if quantize:
             q = _quantization()
-            feeds = q.load_dataset(dataset, model)
+            feeds = _prep_options().normalize_feeds(self._config, self._input_names, q.load_dataset(dataset, model))
             float_model = model
             model = q.quantize(float_model, feeds, self._config.get("quantized_dtype", "w8a8"),
                                self._config.get("quantized_method", "channel") == "channel")
@@ -269,8 +294,9 @@ class RKNN:
                 self._log(f"quantized output '{name}': cosine {value:.6f} vs float on {len(feeds)} input(s)")
         removed = _remove_weights(model) if self._config.get("remove_weight") else 0
         meta = {p.key: p.value for p in model.metadata_props}
-        for key in (META_CUSTOM_STRING, META_TARGET_PLATFORM, META_REMOVE_WEIGHT):
+        for key in (META_CUSTOM_STRING, META_TARGET_PLATFORM, META_REMOVE_WEIGHT, *_INPUT_METADATA_KEYS):
             meta.pop(key, None)
+        meta.update(input_meta)
         if "custom_string" in self._config:
             meta[META_CUSTOM_STRING] = self._config["custom_string"]
         if "target_platform" in self._config:
@@ -283,6 +309,20 @@ class RKNN:
         self._built = model
         self._log(f"built {self._source_name}" + (f": removed {removed} weight(s)" if removed else ""))
         return 0
+
+    def _input_metadata(self, model: Any) -> Dict[str, str]:
+        """mean/std and dynamic_input checked against the (pinned) model, as metadata entries."""
+        options = {k: v for k, v in self._config.items() if k in ("mean_values", "std_values", "dynamic_input")}
+        if not options:
+            return {}
+        graph_inputs = _graph_inputs(model)
+        if len(self._input_names) != len(graph_inputs):
+            raise ValueError(f"{', '.join(options)} need every graph input listed in load_onnx(inputs=...): the "
+                             f"model has {', '.join(graph_inputs)}")
+        if "dynamic_input" in options and self._config.get("remove_weight"):
+            raise ValueError("dynamic_input and remove_weight cannot be combined: the runtime refuses shared weights "
+                             "for a dynamic-shape model")
+        return _prep_options().input_metadata(options, self._input_names, graph_inputs)
 
     def accuracy_report(self) -> Dict[str, float]:
         """After build(do_quantization=True): per output, the lowest cosine similarity between the quantized and
@@ -379,6 +419,10 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write a weight-less slave model that takes its weights from a master context")
     parser.add_argument("--input-size", action="append", metavar="D0,D1,...",
                         help="full shape of the next graph input, e.g. 1,3,224,224 (repeat once per input)")
+    parser.add_argument("--mean-values", metavar="JSON", help="one list per input, e.g. '[[123.675, 116.28, 103.53]]'")
+    parser.add_argument("--std-values", metavar="JSON", help="one list per input, e.g. '[[58.395, 57.12, 57.375]]'")
+    parser.add_argument("--dynamic-input", metavar="JSON",
+                        help="shape sets, one shape per input each, e.g. '[[[1,3,224,224]], [[1,3,320,320]]]'")
 
 
 def run_prepare(args: argparse.Namespace) -> int:
@@ -390,6 +434,14 @@ def run_prepare(args: argparse.Namespace) -> int:
         options["custom_string"] = args.custom_string
     if args.remove_weight:
         options["remove_weight"] = True
+    for option in ("mean_values", "std_values", "dynamic_input"):
+        text = getattr(args, option)
+        if text is not None:
+            try:
+                options[option] = json.loads(text)
+            except ValueError:
+                raise ValueError(f"--{option.replace('_', '-')} {text!r} is not a JSON list, e.g. "
+                                 f"{'[[[1,3,224,224]]]' if option == 'dynamic_input' else '[[0, 0, 0]]'}")
     sizes = None
     if args.input_size:
         sizes = []

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "context_pool.hpp"
+#include "dynamic_shapes.hpp"
 #include "custom_op_loader.hpp"
 #include "ezrknn/io_binding.hpp"
 #include "ezrknn/rknn_library.hpp"
@@ -97,6 +98,8 @@ struct Session::Impl {
     std::vector<InputBinding> input_bindings;
     std::vector<rknn_tensor_attr> input_attrs;
     std::vector<rknn_tensor_attr> output_attrs;
+    detail::ShapeSets shape_sets;                     // empty for a static model
+    std::vector<detail::ContextShape> context_shapes;  // per context; each touched only by the task using it
     std::unique_ptr<ContextPool> pool;
     std::atomic<uint64_t> copied_bytes{0};
     // Io binding: created on first use; the model is kept to rknn_init it when contexts are not dup'ed.
@@ -257,6 +260,7 @@ void Session::Impl::query_tensors(const RknnContext& ctx) {
         desc.format = static_cast<TensorFormat>(attr.fmt);
         outputs.push_back(std::move(desc));
     }
+    shape_sets = detail::query_shape_sets(*library, ctx.handle(), input_attrs, options.layout);
 }
 
 void Session::Impl::build_pool(std::unique_ptr<RknnContext> ctx0, const ModelSource& model, bool use_dup) {
@@ -302,13 +306,16 @@ std::unique_ptr<Session::Impl> Session::Impl::create(const ModelSource& model, S
     impl->query_tensors(*ctx0);
     // Separate rknn_init per context when weights come from a master or plugins may be registered later;
     // options() then reports the forced value.
-    if (impl->options.custom_ops_requested() || impl->weight_master) impl->options.disable_dup_context = true;
+    // A dynamic-shape model cannot be duplicated (rknn-api.md §7.2).
+    if (impl->options.custom_ops_requested() || impl->weight_master || impl->shape_sets.dynamic())
+        impl->options.disable_dup_context = true;
     impl->build_pool(std::move(ctx0), model, !impl->options.disable_dup_context);
     impl->model_path = model.path;
     if (impl->options.disable_dup_context && model.path.empty()) {
         const auto* bytes = static_cast<const unsigned char*>(model.data);
         impl->model_copy.assign(bytes, bytes + model.size);
     }
+    impl->context_shapes.resize(impl->pool->size());
     impl->load_custom_ops();
     impl->metadata = detail::describe_model(model.path, impl->runtime, impl->custom_string);
     impl->start_engine();  // last: a failure above never leaves threads behind
@@ -384,7 +391,12 @@ void Session::validate_input(size_t index, const TensorView& view) const {
         throw InvalidArgument("Input index " + std::to_string(index) + " is out of range; the model has " +
                               std::to_string(impl_->inputs.size()) + " inputs");
     }
-    detail::validate_input_view(impl_->inputs[index], impl_->input_bindings[index].accepted_types, view);
+    TensorDesc desc = impl_->inputs[index];
+    // A dynamic model's input may have the shape it takes in any set (which set, only all inputs together tell).
+    for (const detail::Shapes& set : impl_->shape_sets.user) {
+        if (set[index] == view.shape) desc.shape = view.shape;
+    }
+    detail::validate_input_view(desc, impl_->input_bindings[index].accepted_types, view);
 }
 
 // ---- Execution: worker pools, submission, callbacks --------------------------------------------------------------
@@ -460,8 +472,16 @@ std::unique_ptr<detail::Task> Session::Impl::make_task(const std::vector<TensorV
         throw InvalidArgument("Input count mismatch: expected " + std::to_string(n_in) + ", got " +
                               std::to_string(in.size()));
     }
+    // A dynamic model takes any of its shape sets: each input is checked at the shapes of the set the inputs pick.
+    const size_t shape_set = shape_sets.dynamic() ? shape_sets.find(in, inputs) : 0;
     for (size_t i = 0; i < n_in; ++i) {
-        detail::validate_input_view(inputs[i], input_bindings[i].accepted_types, in[i]);
+        if (shape_sets.dynamic()) {
+            TensorDesc desc = inputs[i];
+            desc.shape = shape_sets.user[shape_set][i];
+            detail::validate_input_view(desc, input_bindings[i].accepted_types, in[i]);
+        } else {
+            detail::validate_input_view(inputs[i], input_bindings[i].accepted_types, in[i]);
+        }
         if (in[i].nbytes > UINT32_MAX) {
             throw InvalidArgument("Input '" + inputs[i].name + "' is too large for rknn_inputs_set (4 GiB limit)");
         }
@@ -473,6 +493,7 @@ std::unique_ptr<detail::Task> Session::Impl::make_task(const std::vector<TensorV
         }
     }
     auto task = std::make_unique<detail::Task>();
+    task->shape_set = shape_set;
     task->inputs = in;
     task->output_indices = opts.output_indices;
     if (opts.copy_inputs) {
@@ -533,11 +554,22 @@ RunOutcome Session::Impl::execute(size_t context_index, detail::Task& task) {
             }
         }
 
+        const rknn_context ctx = pool->context(context_index).handle();
+        const detail::Shapes* dynamic_outputs = nullptr;  // a dynamic model's output shapes at the task's set
+        if (shape_sets.dynamic()) {
+            detail::ContextShape& current = context_shapes[context_index];
+            detail::select_shape_set(*library, ctx, shape_sets, task.shape_set, input_attrs, n_out, current);
+            dynamic_outputs = &current.outputs;
+        }
+        const auto output_shape = [&](size_t o) -> const std::vector<int64_t>& {
+            return dynamic_outputs ? (*dynamic_outputs)[o] : outputs[o].shape;
+        };
+
         // Every output is fetched (the runtime expects the full set); only the selected ones are returned.
         std::vector<std::shared_ptr<float[]>> buffers(n_out);
         std::vector<rknn_output> rout(n_out);
         for (size_t o = 0; o < n_out; ++o) {
-            const size_t count = shape_element_count(outputs[o].shape);
+            const size_t count = shape_element_count(output_shape(o));
             const size_t bytes = count * sizeof(float);
             if (bytes > UINT32_MAX) throw Error("Output '" + outputs[o].name + "' is too large for rknn_outputs_get");
             buffers[o].reset(new (std::nothrow) float[count > 0 ? count : 1]);
@@ -549,7 +581,6 @@ RunOutcome Session::Impl::execute(size_t context_index, detail::Task& task) {
             rout[o].size = static_cast<uint32_t>(bytes);
         }
 
-        const rknn_context ctx = pool->context(context_index).handle();
         const RknnFunctions& fn = library->fn();
         if (int ret = fn.inputs_set(ctx, static_cast<uint32_t>(n_in), rin.data()); ret != RKNN_SUCC) {
             throw Error(library->error_message("rknn_inputs_set", ret), ret);
@@ -578,9 +609,9 @@ RunOutcome Session::Impl::execute(size_t context_index, detail::Task& task) {
             Tensor t;
             t.storage = std::shared_ptr<void>(buffers[o], buffers[o].get());
             t.data = buffers[o].get();
-            t.nbytes = shape_element_count(outputs[o].shape) * sizeof(float);
+            t.nbytes = shape_element_count(output_shape(o)) * sizeof(float);
             t.type = ElementType::Float32;
-            t.shape = outputs[o].shape;
+            t.shape = output_shape(o);
             out.outputs.push_back(std::move(t));
         }
     } catch (const Error& e) {

@@ -43,6 +43,7 @@ struct Task {
     std::vector<std::unique_ptr<unsigned char[]>> owned;  // the copies `inputs` point into, when copied at submit
     std::shared_ptr<void> keep_alive;                      // the caller's buffers, when borrowed
     std::vector<size_t> output_indices;
+    size_t shape_set = 0;  // a dynamic-shape model's set that the inputs' shapes select
     // Exactly one of these receives the outcome.
     std::shared_ptr<TaskState> state;
     RunCallback callback;

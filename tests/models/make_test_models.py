@@ -10,6 +10,8 @@ unsupported_op.onnx x[1,4] -> y[1,4] through Einsum, an op outside the NPU list 
 npu_demo.onnx       image[1,3,16,16] -> Conv 3->8 (3x3, pad 1) -> cstSigmoid (domain "rknn.demo", a custom op the
                     C demo examples/c_api/rknn_npu_demo.c registers) -> probs[1,8,16,16]; custom string "npu demo".
                     The weights follow formulas that the C demo repeats to compute its own reference.
+dynamic_pair.onnx   x[1,3,H,W] -> y = 2x, z[N,2] -> w = z + 1, with metadata rknn.dynamic_input listing the shape
+                    sets ([1,3,4,4], [1,2]) and ([1,3,8,6], [3,2]).
 """
 
 from pathlib import Path
@@ -119,9 +121,28 @@ def npu_demo() -> onnx.ModelProto:
     return model
 
 
+def dynamic_pair() -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "two"], ["y"], name="mul"),
+         helper.make_node("Add", ["z", "one"], ["w"], name="add")],
+        "dynamic_pair",
+        inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", "W"]),
+                helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 2])],
+        outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, "H", "W"]),
+                 helper.make_tensor_value_info("w", TensorProto.FLOAT, ["N", 2])],
+        initializer=[numpy_helper.from_array(np.array(2.0, np.float32), "two"),
+                     numpy_helper.from_array(np.array(1.0, np.float32), "one")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ezrknn-tests")
+    model.ir_version = IR_VERSION
+    helper.set_model_props(model, {"rknn.dynamic_input": "[[[1, 3, 4, 4], [1, 2]], [[1, 3, 8, 6], [3, 2]]]"})
+    return model
+
+
 if __name__ == "__main__":
     conv = add_conv()
     save(conv, "add_conv.onnx")
     write_expected(conv)
     save(unsupported_op(), "unsupported_op.onnx")
     save(npu_demo(), "npu_demo.onnx")
+    save(dynamic_pair(), "dynamic_pair.onnx")

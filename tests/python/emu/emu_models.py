@@ -53,6 +53,17 @@ def add_const(shape, metadata=None, elem_type=TensorProto.FLOAT, const=None) -> 
                       metadata=metadata, name="add_const")
 
 
+def dynamic_pair(metadata=None) -> onnx.ModelProto:
+    """Symbolic dims: y = 2x for x [1,3,H,W], w = z + 1 for z [N,2]."""
+    two = numpy_helper.from_array(np.array(2.0, np.float32), "two")
+    one = numpy_helper.from_array(np.array(1.0, np.float32), "one")
+    return make_model([helper.make_node("Mul", ["x", "two"], ["y"], name="mul"),
+                       helper.make_node("Add", ["z", "one"], ["w"], name="add")],
+                      [vi("x", TensorProto.FLOAT, [1, 3, "H", "W"]), vi("z", TensorProto.FLOAT, ["N", 2])],
+                      [vi("y", TensorProto.FLOAT, [1, 3, "H", "W"]), vi("w", TensorProto.FLOAT, ["N", 2])],
+                      [two, one], metadata=metadata, name="dynamic_pair")
+
+
 def two_inputs() -> onnx.ModelProto:
     """d = a - b (4-D, [1,3,4,5]) and e = c @ w (2-D)."""
     w = (np.arange(12, dtype=np.float32).reshape(4, 3) / 8.0)

@@ -149,9 +149,10 @@ class Context:
         code = self.lib.rknn_run(self.handle, extend)
         self.emu.check("rknn_run", code)
 
-    def outputs_get(self, want_float=True, prealloc=False, indices=None, extend=None):
-        """Returns numpy arrays: float32 when want_float, else of the attr type. Shapes are the attr dims."""
-        attrs = self.output_attrs()
+    def outputs_get(self, want_float=True, prealloc=False, indices=None, extend=None, attr_cmd=None):
+        """Returns numpy arrays: float32 when want_float, else of the attr type. Shapes are the attr dims
+        (OUTPUT_ATTR, or attr_cmd such as RKNN_QUERY_CURRENT_OUTPUT_ATTR)."""
+        attrs = [self.attr(i, output=True, cmd=attr_cmd) for i in range(self.in_out_num()[1])]
         indices = list(range(len(attrs))) if indices is None else indices
         outs = (R.rknn_output * len(indices))()
         buffers = []

@@ -28,7 +28,6 @@ def test_int_functions(emu, emu_lib, ctx):
     attr = R.rknn_tensor_attr()
     calls = {
         "rknn_set_input_shape": lambda: emu_lib.rknn_set_input_shape(h, C.byref(attr)),
-        "rknn_set_input_shapes": lambda: emu_lib.rknn_set_input_shapes(h, 1, C.byref(attr)),
     }
     for name, call in calls.items():
         check(emu, name, call())
