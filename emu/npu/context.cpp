@@ -141,7 +141,7 @@ uint64_t Context::run()
     const auto elapsed = std::chrono::steady_clock::now() - start;
     const int64_t modelled_us = latency_.modelled_us(lease.cores());
     if (latency_.configured()) {
-        std::this_thread::sleep_until(start + std::chrono::microseconds(modelled_us));
+        sleep_until_precisely(start + std::chrono::microseconds(modelled_us));
         last_run_us_ = modelled_us;
     } else {
         last_run_us_ = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();

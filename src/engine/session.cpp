@@ -1,36 +1,26 @@
-// Session: loads a model into RKNN contexts, describes its tensors, and runs it synchronously.
+// Session: loads a model into RKNN contexts and describes its tensors. Running it: session_submit.cpp.
 #include "ezrknn/session.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <new>
 #include <system_error>
 #include <thread>
 
-#include "context_pool.hpp"
-#include "custom_op_loader.hpp"
-#include "ezrknn/rknn_library.hpp"
 #include "input_validation.hpp"
-#include "layout.hpp"
 #include "model_metadata.hpp"
-#include "rknn_context.hpp"
 #include "runtime_version.hpp"
-#include "batch_splitter.hpp"
-#include "callback_dispatcher.hpp"
-#include "core_worker_pool.hpp"
-#include "pacer.hpp"
-#include "task.hpp"
+#include "session_impl.hpp"
 
 namespace ezrknn {
 
 using detail::ContextPool;
+using detail::InputBinding;
 using detail::ModelSource;
 using detail::RknnContext;
 
@@ -72,64 +62,7 @@ int query(const RknnContext& ctx, rknn_query_cmd cmd, T& out) {
 
 void warn_to_stderr(const std::string& message) { std::fprintf(stderr, "ezrknn warning: %s\n", message.c_str()); }
 
-// One model input as the engine feeds it.
-struct InputBinding {
-    detail::InputLayoutPlan layout;
-    std::vector<ElementType> accepted_types;
-    std::vector<int64_t> engine_shape;  // the queried (RKNN-side) dims
-};
-
 }  // namespace
-
-struct Session::Impl {
-    std::shared_ptr<RknnLibrary> library;
-    std::shared_ptr<Session> weight_master;  // destroyed after our contexts, which may use its weights
-    // Destroyed after the contexts: rknn_destroy calls the plugins' destroy callbacks.
-    std::unique_ptr<detail::CustomOpPlugins> custom_ops;
-    ModelMetadata metadata;
-    ProviderOptions options;
-    RuntimeInfo runtime;
-    std::string custom_string;
-    std::function<void(const std::string&)> warn;
-    std::vector<TensorDesc> inputs;
-    std::vector<TensorDesc> outputs;
-    std::vector<InputBinding> input_bindings;
-    std::vector<rknn_tensor_attr> input_attrs;
-    std::vector<rknn_tensor_attr> output_attrs;
-    std::unique_ptr<ContextPool> pool;
-    std::atomic<uint64_t> copied_bytes{0};
-    // The execution engine, declared after the contexts so it stops before they are destroyed.
-    std::unique_ptr<detail::Pacer> pacer;
-    std::unique_ptr<detail::CallbackDispatcher> dispatcher;
-    std::unique_ptr<detail::CoreWorkerPool> workers;
-
-    ~Impl() { close(); }
-    void start_engine();
-    void close();
-    std::unique_ptr<detail::Task> make_task(const std::vector<TensorView>& inputs, const SubmitOptions& options);
-    void enqueue(std::unique_ptr<detail::Task>& task, const SubmitOptions& options,
-                 std::chrono::steady_clock::time_point deadline);
-    RunOutcome execute(size_t context_index, detail::Task& task);
-    // Average rknn_run time (EMA, µs; -1 before the first run): run() executes inline only for short runs, so
-    // Ctrl-C still interrupts a wait within tens of milliseconds.
-    std::atomic<int64_t> run_us_average{-1};
-    bool inline_worthwhile() const {
-        const int64_t avg = run_us_average.load(std::memory_order_relaxed);
-        return avg >= 0 && avg < 20000;
-    }
-    std::chrono::steady_clock::time_point submit_deadline() const {
-        return std::chrono::steady_clock::now() + std::chrono::milliseconds(options.submit_timeout_ms);
-    }
-
-    static std::unique_ptr<Impl> create(const ModelSource& model, SessionConfig config);
-
-    void check_custom_ops() const;
-    void load_custom_ops();
-    void query_runtime(const RknnContext& ctx);
-    void query_tensors(const RknnContext& ctx);
-    void build_pool(std::unique_ptr<RknnContext> ctx0, const ModelSource& model, bool use_dup);
-    const RknnContext* master_context() const;
-};
 
 const RknnContext* Session::Impl::master_context() const {
     return weight_master ? &weight_master->impl_->pool->context(0) : nullptr;
@@ -349,295 +282,6 @@ void Session::validate_input(size_t index, const TensorView& view) const {
                               std::to_string(impl_->inputs.size()) + " inputs");
     }
     detail::validate_input_view(impl_->inputs[index], impl_->input_bindings[index].accepted_types, view);
-}
-
-// ---- Execution: worker pools, submission, callbacks --------------------------------------------------------------
-
-namespace {
-
-constexpr size_t kCallbackBacklog = 8;  // completed callbacks not yet delivered (anchor-behaviour.md §4.4)
-constexpr auto kWaitSlice = std::chrono::milliseconds(50);
-
-// Waits for a task, checking `interrupted` every slice when there is one.
-void wait_interruptible(RunFuture& future, const std::function<bool()>& interrupted, const char* label) {
-    if (!interrupted) {
-        future.wait();
-        return;
-    }
-    while (!future.wait_for(kWaitSlice)) {
-        if (interrupted()) throw Interrupted(std::string(label) + " was interrupted while waiting for its result");
-    }
-}
-
-}  // namespace
-
-void Session::Impl::start_engine() {
-    // Routes: the distinct cores of the schedule (a queue each), or one route in tensor-parallel mode.
-    std::vector<int> routes;
-    std::vector<detail::CoreWorkerPool::Worker> worker_plan;
-    for (size_t i = 0; i < pool->size(); ++i) {
-        const int core = pool->plan(i).core;
-        size_t r = 0;
-        while (r < routes.size() && routes[r] != core) ++r;
-        if (r == routes.size()) routes.push_back(core);
-        worker_plan.push_back({i, r, core});
-    }
-    std::vector<size_t> schedule;
-    if (options.schedule) {
-        for (int core : *options.schedule) {
-            for (size_t r = 0; r < routes.size(); ++r) {
-                if (routes[r] == core) schedule.push_back(r);
-            }
-        }
-    } else {
-        schedule.push_back(0);
-    }
-    if (options.enable_pacing) pacer = std::make_unique<detail::Pacer>(routes.size());
-    const size_t max_queued = static_cast<size_t>(options.max_queue_size);
-    dispatcher = std::make_unique<detail::CallbackDispatcher>(options.sequential_callbacks,
-                                                              max_queued + pool->size() + kCallbackBacklog);
-    workers = std::make_unique<detail::CoreWorkerPool>(
-        std::move(worker_plan), std::move(schedule), routes.size(), max_queued,
-        [this](size_t context_index, detail::Task& task) { return execute(context_index, task); },
-        [this](std::unique_ptr<detail::Task> task, RunOutcome&& outcome) {
-            // The inputs are released before the outcome is published: a waiter may free them right after.
-            task->keep_alive.reset();
-            task->owned.clear();
-            if (task->state) {
-                task->state->complete(std::move(outcome));
-            } else {
-                dispatcher->post(task->callback_seq, std::move(task->callback), std::move(outcome));
-            }
-        });
-}
-
-void Session::Impl::close() {
-    if (pacer) pacer->stop();
-    if (workers) workers->shutdown("the InferenceSession was closed before the task started");
-    if (dispatcher) dispatcher->stop();
-}
-
-std::unique_ptr<detail::Task> Session::Impl::make_task(const std::vector<TensorView>& in,
-                                                       const SubmitOptions& opts) {
-    const size_t n_in = inputs.size();
-    if (in.size() != n_in) {
-        throw InvalidArgument("Input count mismatch: expected " + std::to_string(n_in) + ", got " +
-                              std::to_string(in.size()));
-    }
-    for (size_t i = 0; i < n_in; ++i) {
-        detail::validate_input_view(inputs[i], input_bindings[i].accepted_types, in[i]);
-        if (in[i].nbytes > UINT32_MAX) {
-            throw InvalidArgument("Input '" + inputs[i].name + "' is too large for rknn_inputs_set (4 GiB limit)");
-        }
-    }
-    for (size_t o : opts.output_indices) {
-        if (o >= outputs.size()) {
-            throw InvalidArgument("Output index " + std::to_string(o) + " is out of range; the model has " +
-                                  std::to_string(outputs.size()) + " outputs");
-        }
-    }
-    auto task = std::make_unique<detail::Task>();
-    task->inputs = in;
-    task->output_indices = opts.output_indices;
-    if (opts.copy_inputs) {
-        task->owned.reserve(n_in);
-        for (TensorView& v : task->inputs) {
-            std::unique_ptr<unsigned char[]> copy(new (std::nothrow) unsigned char[v.nbytes > 0 ? v.nbytes : 1]);
-            if (!copy) throw Error("Failed to allocate " + std::to_string(v.nbytes) + " bytes to copy an input");
-            if (v.nbytes > 0) std::memcpy(copy.get(), v.data, v.nbytes);
-            copied_bytes.fetch_add(v.nbytes, std::memory_order_relaxed);
-            v.data = copy.get();
-            task->owned.push_back(std::move(copy));
-        }
-    } else {
-        task->keep_alive = opts.keep_alive;
-    }
-    return task;
-}
-
-void Session::Impl::enqueue(std::unique_ptr<detail::Task>& task, const SubmitOptions& opts,
-                            std::chrono::steady_clock::time_point deadline) {
-    if (!workers) throw Error(std::string(opts.label) + " submit failed: the InferenceSession is closed");
-    if (pacer) pacer->wait_turn(opts.interrupted, opts.label);
-    workers->push(task, deadline, opts.interrupted, opts.label);
-}
-
-RunOutcome Session::Impl::execute(size_t context_index, detail::Task& task) {
-    RunOutcome out;
-    // Nothing may escape a worker: an exception here becomes this task's error (anchor-behaviour.md §14.8).
-    try {
-        const size_t n_in = inputs.size();
-        const size_t n_out = outputs.size();
-        // Inputs point at the task's copy or the caller's memory; only nchw_software stages a transposed copy.
-        std::vector<std::unique_ptr<unsigned char[]>> staging;
-        std::vector<rknn_input> rin(n_in);
-        for (size_t i = 0; i < n_in; ++i) {
-            const TensorView& view = task.inputs[i];
-            const InputBinding& b = input_bindings[i];
-            rin[i].index = static_cast<uint32_t>(i);
-            rin[i].size = static_cast<uint32_t>(view.nbytes);
-            rin[i].pass_through = 0;
-            rin[i].type = static_cast<rknn_tensor_type>(view.type);
-            rin[i].fmt = static_cast<rknn_tensor_format>(b.layout.rknn_format);
-            if (b.layout.software_transpose) {
-                const std::vector<int64_t>& nchw = view.shape;
-                std::unique_ptr<unsigned char[]> buf(new (std::nothrow) unsigned char[view.nbytes]);
-                if (!buf) {
-                    throw Error("Failed to allocate " + std::to_string(view.nbytes) + " bytes to transpose input '" +
-                                inputs[i].name + "'");
-                }
-                detail::transpose_nchw_to_nhwc(view.data, buf.get(), static_cast<size_t>(nchw[0]),
-                                               static_cast<size_t>(nchw[1]), static_cast<size_t>(nchw[2]),
-                                               static_cast<size_t>(nchw[3]), element_size(view.type));
-                copied_bytes.fetch_add(view.nbytes, std::memory_order_relaxed);
-                rin[i].buf = buf.get();
-                staging.push_back(std::move(buf));
-            } else {
-                rin[i].buf = const_cast<void*>(view.data);  // rknn_inputs_set reads it; the ABI just lacks const
-            }
-        }
-
-        // Every output is fetched (the runtime expects the full set); only the selected ones are returned.
-        std::vector<std::shared_ptr<float[]>> buffers(n_out);
-        std::vector<rknn_output> rout(n_out);
-        for (size_t o = 0; o < n_out; ++o) {
-            const size_t count = shape_element_count(outputs[o].shape);
-            const size_t bytes = count * sizeof(float);
-            if (bytes > UINT32_MAX) throw Error("Output '" + outputs[o].name + "' is too large for rknn_outputs_get");
-            buffers[o].reset(new (std::nothrow) float[count > 0 ? count : 1]);
-            if (!buffers[o]) throw Error("Failed to allocate output buffer for output " + std::to_string(o));
-            rout[o].index = static_cast<uint32_t>(o);
-            rout[o].want_float = 1;
-            rout[o].is_prealloc = 1;
-            rout[o].buf = buffers[o].get();
-            rout[o].size = static_cast<uint32_t>(bytes);
-        }
-
-        const rknn_context ctx = pool->context(context_index).handle();
-        const RknnFunctions& fn = library->fn();
-        if (int ret = fn.inputs_set(ctx, static_cast<uint32_t>(n_in), rin.data()); ret != RKNN_SUCC) {
-            throw Error(library->error_message("rknn_inputs_set", ret), ret);
-        }
-        const auto started = std::chrono::steady_clock::now();
-        if (int ret = fn.run(ctx, nullptr); ret != RKNN_SUCC) {
-            throw Error(library->error_message("rknn_run", ret), ret);
-        }
-        const auto took =
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-        if (pacer) pacer->record_run(took);
-        const int64_t prev = run_us_average.load(std::memory_order_relaxed);
-        // A racy EMA is fine here: it only decides whether run() may execute inline.
-        run_us_average.store(prev < 0 ? took.count() : (prev * 7 + took.count()) / 8, std::memory_order_relaxed);
-        const int ret = fn.outputs_get(ctx, static_cast<uint32_t>(n_out), rout.data(), nullptr);
-        // The detail is thread-local and the next call may reset it: read it before releasing.
-        const std::string failure = ret != RKNN_SUCC ? library->error_message("rknn_outputs_get", ret) : "";
-        fn.outputs_release(ctx, static_cast<uint32_t>(n_out), rout.data());
-        if (ret != RKNN_SUCC) throw Error(failure, ret);
-
-        const std::vector<size_t>& selected = task.output_indices;
-        const size_t n_selected = selected.empty() ? n_out : selected.size();
-        out.outputs.reserve(n_selected);
-        for (size_t k = 0; k < n_selected; ++k) {
-            const size_t o = selected.empty() ? k : selected[k];
-            Tensor t;
-            t.storage = std::shared_ptr<void>(buffers[o], buffers[o].get());
-            t.data = buffers[o].get();
-            t.nbytes = shape_element_count(outputs[o].shape) * sizeof(float);
-            t.type = ElementType::Float32;
-            t.shape = outputs[o].shape;
-            out.outputs.push_back(std::move(t));
-        }
-    } catch (const Error& e) {
-        out.outputs.clear();
-        out.error = e.what();
-        out.rknn_code = e.rknn_code();
-    } catch (const std::exception& e) {
-        out.outputs.clear();
-        out.error = std::string("task ") + std::to_string(task.id) + " failed: " + e.what();
-    } catch (...) {
-        out.outputs.clear();
-        out.error = "task " + std::to_string(task.id) + " failed with an unknown exception";
-    }
-    return out;
-}
-
-RunFuture Session::submit(const std::vector<TensorView>& inputs, SubmitOptions options) {
-    const auto deadline = impl_->submit_deadline();
-    std::unique_ptr<detail::Task> task = impl_->make_task(inputs, options);
-    auto state = std::make_shared<detail::TaskState>();
-    task->state = state;
-    impl_->enqueue(task, options, deadline);
-    return RunFuture(std::move(state));
-}
-
-void Session::submit(const std::vector<TensorView>& inputs, RunCallback callback, SubmitOptions options) {
-    if (!callback) throw InvalidArgument("callback must be callable");
-    const auto deadline = impl_->submit_deadline();
-    std::unique_ptr<detail::Task> task = impl_->make_task(inputs, options);
-    if (!impl_->dispatcher) throw Error(std::string(options.label) + " submit failed: the InferenceSession is closed");
-    const uint64_t seq = impl_->dispatcher->reserve(deadline, options.interrupted, options.label);
-    task->callback = std::move(callback);
-    task->callback_seq = seq;
-    try {
-        impl_->enqueue(task, options, deadline);
-    } catch (...) {
-        impl_->dispatcher->skip(seq);  // sequential delivery must not wait for a slot that will never be filled
-        throw;
-    }
-}
-
-std::vector<Tensor> Session::run(const std::vector<TensorView>& inputs, const std::vector<size_t>& output_indices) {
-    SubmitOptions options;
-    options.output_indices = output_indices;
-    return run_with_options(inputs, options);
-}
-
-std::vector<Tensor> Session::run_with_options(const std::vector<TensorView>& inputs, const SubmitOptions& options) {
-    SubmitOptions borrowed = options;
-    borrowed.copy_inputs = false;  // the caller's buffers outlive the wait (or `keep_alive` holds them)
-    if (impl_->workers && impl_->inline_worthwhile() && !impl_->pacer) {
-        std::unique_ptr<detail::Task> task = impl_->make_task(inputs, borrowed);
-        if (std::optional<RunOutcome> out = impl_->workers->try_run_inline(task)) {
-            if (!out->ok()) throw Error(out->error, out->rknn_code);
-            return std::move(out->outputs);
-        }
-    }
-    RunFuture future = submit(inputs, borrowed);
-    wait_interruptible(future, options.interrupted, options.label);
-    return future.get();
-}
-
-std::vector<Tensor> Session::run_batch(const std::vector<TensorView>& inputs, const SubmitOptions& options) {
-    std::vector<std::vector<TensorView>> samples = detail::split_batch(inputs, impl_->inputs);
-    SubmitOptions borrowed = options;
-    borrowed.copy_inputs = false;
-    std::vector<RunFuture> futures;
-    futures.reserve(samples.size());
-    for (const std::vector<TensorView>& sample : samples) futures.push_back(submit(sample, borrowed));
-    // Every sample is awaited, so none is abandoned still reading the caller's buffers (anchor §14.12).
-    std::vector<RunOutcome> outcomes;
-    outcomes.reserve(futures.size());
-    for (RunFuture& f : futures) {
-        wait_interruptible(f, options.interrupted, options.label);
-        outcomes.push_back(f.take());
-    }
-    for (const RunOutcome& o : outcomes) {
-        if (!o.ok()) throw Error(o.error, o.rknn_code);
-    }
-    size_t copied = 0;
-    std::vector<Tensor> result = detail::concat_batch(outcomes, copied);
-    impl_->copied_bytes.fetch_add(copied, std::memory_order_relaxed);
-    return result;
-}
-
-void Session::wait_callbacks() {
-    if (impl_->dispatcher) impl_->dispatcher->drain();
-}
-
-void Session::close() { impl_->close(); }
-
-bool Session::on_callback_thread() const {
-    return impl_->dispatcher && impl_->dispatcher->on_dispatcher_thread();
 }
 
 }  // namespace ezrknn

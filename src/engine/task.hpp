@@ -43,6 +43,7 @@ struct Task {
     std::vector<std::unique_ptr<unsigned char[]>> owned;  // the copies `inputs` point into, when copied at submit
     std::shared_ptr<void> keep_alive;                      // the caller's buffers, when borrowed
     std::vector<size_t> output_indices;
+    bool native_outputs = false;  // want_float=0: outputs in their attr's type (OutputDtype::Native)
     // Exactly one of these receives the outcome.
     std::shared_ptr<TaskState> state;
     RunCallback callback;
