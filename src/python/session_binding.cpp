@@ -118,7 +118,13 @@ RunCallback python_callback(py::object callback, py::object user_data) {
         py::object callback;
         py::object user_data;
     };
+    // Normally the objects are dropped inside the call below, under its GIL, so the last owner needs no second
+    // GIL hand-off; only a callback that never ran (its submission failed) still holds them here.
     std::shared_ptr<Held> held(new Held{std::move(callback), std::move(user_data)}, [](Held* p) {
+        if (!p->callback && !p->user_data) {
+            delete p;
+            return;
+        }
         py::gil_scoped_acquire gil;
         delete p;
     });
@@ -137,6 +143,8 @@ RunCallback python_callback(py::object callback, py::object user_data) {
                 again.discard_as_unraisable(held->callback);
             }
         }
+        held->callback = py::object();  // exactly one call per task: release them while the GIL is held
+        held->user_data = py::object();
     };
 }
 
