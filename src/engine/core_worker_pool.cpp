@@ -88,12 +88,11 @@ std::optional<CoreWorkerPool::ContextLease> CoreWorkerPool::lease_for_next(Task&
 
 void CoreWorkerPool::give_back(size_t worker_index) {
     const size_t route = workers_[worker_index].route;
-    std::unique_lock lock(mutex_);
+    // Notified under the lock: once leased_ is 0 a shutdown may go on to destroy the pool, and with it these.
+    std::lock_guard lock(mutex_);
     lent_[worker_index] = 0;
     --leased_;
-    const bool queued_meanwhile = !queues_[route].empty();
-    lock.unlock();
-    if (queued_meanwhile) route_cv_[route]->notify_all();  // the lent worker may be the only one for that core
+    if (!queues_[route].empty()) route_cv_[route]->notify_all();  // the lent worker may be the only one for that core
     lease_returned_cv_.notify_all();
 }
 
