@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "bindings.hpp"
+#include "engine_calls.hpp"
 #include "ezrknn/session.hpp"
 
 namespace ezrknn::python {
@@ -26,127 +27,7 @@ struct PyModelMetadata {
     std::map<std::string, std::string> custom_metadata_map;
 };
 
-// Warnings the engine reports, possibly from a thread without the GIL; they are raised as UserWarning on the
-// Python thread that made the call, once the engine has returned.
-class WarningQueue {
-public:
-    void push(const std::string& message) {
-        std::lock_guard lock(mutex_);
-        pending_.push_back(message);
-    }
-
-    // With the GIL held. stacklevel 2: the frame that called the package's method, i.e. the user's code.
-    void emit() {
-        std::vector<std::string> messages;
-        {
-            std::lock_guard lock(mutex_);
-            messages.swap(pending_);
-        }
-        for (const std::string& message : messages) {
-            if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), 2) != 0) throw py::error_already_set();
-        }
-    }
-
-private:
-    std::mutex mutex_;
-    std::vector<std::string> pending_;
-};
-
 NodeArg node_arg(const TensorDesc& desc) { return {desc.name, desc.shape, onnx_type_string(desc.type)}; }
-
-// The contiguous bytes of a bytes/bytearray/memoryview, held for the duration of one call.
-class ByteView {
-public:
-    explicit ByteView(py::handle object) {
-        if (PyObject_GetBuffer(object.ptr(), &view_, PyBUF_C_CONTIGUOUS) != 0) throw py::error_already_set();
-    }
-    ~ByteView() { PyBuffer_Release(&view_); }
-    ByteView(const ByteView&) = delete;
-    ByteView& operator=(const ByteView&) = delete;
-    const void* data() const { return view_.buf; }
-    size_t size() const { return static_cast<size_t>(view_.len); }
-
-private:
-    Py_buffer view_{};
-};
-
-// Checks for Ctrl-C from a thread that does not hold the GIL; a pending KeyboardInterrupt stays set for the caller.
-bool python_interrupted() {
-    py::gil_scoped_acquire gil;
-    return PyErr_CheckSignals() != 0;
-}
-
-// Runs `work` with the GIL released. An Interrupted wait re-raises the KeyboardInterrupt Python has pending.
-template <typename F>
-auto without_gil(F&& work) -> decltype(work()) {
-    try {
-        py::gil_scoped_release unlocked;
-        return work();
-    } catch (const Interrupted&) {
-        if (PyErr_Occurred()) throw py::error_already_set();
-        throw;
-    }
-}
-
-py::list to_list(std::vector<Tensor>&& tensors) {
-    py::list list;
-    for (Tensor& t : tensors) list.append(to_numpy(std::move(t)));
-    return list;
-}
-
-// None: the session's output_dtype provider option; else parsed as the provider option is.
-std::optional<OutputDtype> run_output_dtype(const py::object& value) {
-    if (value.is_none()) return std::nullopt;
-    return parse_output_dtype(to_option_value(value));
-}
-
-// Keeps the caller's arrays alive while a task may still read them; released with the GIL wherever the last owner is.
-std::shared_ptr<void> hold_arrays(const std::vector<InputArray>& arrays) {
-    auto* held = new std::vector<py::object>();
-    held->reserve(arrays.size());
-    for (const InputArray& a : arrays) held->push_back(a.array);
-    return std::shared_ptr<void>(held, [](void* p) {
-        py::gil_scoped_acquire gil;
-        delete static_cast<std::vector<py::object>*>(p);
-    });
-}
-
-// The Python side of a run_async task: callback(results, user_data, err), called with the GIL on the callback
-// thread. An exception from the callback is reported as unraisable; the engine carries on.
-RunCallback python_callback(py::object callback, py::object user_data) {
-    struct Held {
-        py::object callback;
-        py::object user_data;
-    };
-    // Normally the objects are dropped inside the call below, under its GIL, so the last owner needs no second
-    // GIL hand-off; only a callback that never ran (its submission failed) still holds them here.
-    std::shared_ptr<Held> held(new Held{std::move(callback), std::move(user_data)}, [](Held* p) {
-        if (!p->callback && !p->user_data) {
-            delete p;
-            return;
-        }
-        py::gil_scoped_acquire gil;
-        delete p;
-    });
-    return [held](RunOutcome&& outcome) {
-        py::gil_scoped_acquire gil;
-        try {
-            py::object results = py::none();
-            if (outcome.ok()) results = to_list(std::move(outcome.outputs));
-            held->callback(results, held->user_data, outcome.error);
-        } catch (py::error_already_set& e) {
-            e.discard_as_unraisable(held->callback);
-        } catch (const std::exception& e) {
-            try {
-                held->callback(py::none(), held->user_data, std::string(e.what()));
-            } catch (py::error_already_set& again) {
-                again.discard_as_unraisable(held->callback);
-            }
-        }
-        held->callback = py::object();  // exactly one call per task: release them while the GIL is held
-        held->user_data = py::object();
-    };
-}
 
 class PySession {
 public:
