@@ -3,17 +3,17 @@
 1. Throughput: a single-Relu model, 1x3x32x32 float input, modelled latency 2 ms, schedule=[0,1,2]. Runs/s of
    run_async and run_pipeline divided by the modelled limit (3 cores / 2 ms = 1500) and by a raw harness (one
    thread per dup'd context pinned to a core, calling rknn_inputs_set/run/outputs_get through ctypes). The same at
-   1x3x224x224, for information.
+   1x3x224x224, for information, and at 1x3x32x32 with threads_per_core=2 (two contexts per core), which the
+   raw harness (one thread per core) does not have.
 2. Overhead: run() p50 on a one-element Add model (latency 0) minus the p50 of the same inference through the raw C
    calls, in µs; and the run_async round trip (submit to callback) minus the same raw p50.
 3. Memory: resident set after 100,000 run_async calls minus after the first 1,000.
 
-    PYTHONPATH=build/h-async/pkg .venv/bin/python bench/bench_engine.py [--build-dir build/h-async] [--seconds 3]
+    .venv/bin/python bench/bench_engine.py [--build-dir build/release] [--seconds 3]
 """
 from __future__ import annotations
 
 import argparse
-import ctypes as C
 import os
 import sys
 import tempfile
@@ -22,17 +22,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from raw_harness import REPO, RawRunner, drive, load_emulator, pinned_contexts
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "python" / "emu"))
-
-import emu_models as M  # noqa: E402
-import rknn_ctypes as R  # noqa: E402
-from emu_session import Emulator  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
+import emu_models as M  # raw_harness put tests/python/emu on sys.path
+from onnx import TensorProto, helper
 
 LATENCY_US = 2000
-LIMIT = 3 * 1e6 / LATENCY_US
+CORES = 3
+LIMIT = CORES * 1e6 / LATENCY_US
 
 
 def relu_model(side: int):
@@ -41,51 +38,11 @@ def relu_model(side: int):
                         [M.vi("y", TensorProto.FLOAT, shape)])
 
 
-class RawRunner:
-    """One context's inputs_set/run/outputs_get with prebuilt structs, as a C application would call them."""
-
-    def __init__(self, ctx, x: np.ndarray, out_elems: int):
-        self.lib, self.handle, self.x = ctx.lib, ctx.handle, x
-        self.inp = (R.rknn_input * 1)()
-        self.inp[0].index, self.inp[0].buf, self.inp[0].size = 0, x.ctypes.data_as(C.c_void_p), x.nbytes
-        self.inp[0].type = R.RKNN_TENSOR_FLOAT32
-        self.inp[0].fmt = R.RKNN_TENSOR_NCHW if x.ndim == 4 else R.RKNN_TENSOR_UNDEFINED
-        self.out_buf = np.empty(out_elems, np.float32)
-        self.out = (R.rknn_output * 1)()
-        self.out[0].index, self.out[0].want_float, self.out[0].is_prealloc = 0, 1, 1
-        self.out[0].buf, self.out[0].size = self.out_buf.ctypes.data_as(C.c_void_p), self.out_buf.nbytes
-
-    def once(self):
-        lib, h = self.lib, self.handle
-        if lib.rknn_inputs_set(h, 1, self.inp) or lib.rknn_run(h, None) or lib.rknn_outputs_get(h, 1, self.out, None):
-            raise RuntimeError("raw harness call failed")
-        lib.rknn_outputs_release(h, 1, self.out)
-
-
 def raw_throughput(emu, model_bytes, x, seconds):
-    base = emu.open(model_bytes)
-    ctxs = [base] + [base.dup() for _ in range(2)]
-    for core, ctx in enumerate(ctxs):
-        ctx.lib.rknn_set_core_mask(ctx.handle, 1 << core)
-    runners = [RawRunner(c, x.copy(), x.size) for c in ctxs]
-    counts = [0] * 3
-    stop = time.perf_counter() + seconds
-
-    def work(i):
-        n = 0
-        while time.perf_counter() < stop:
-            runners[i].once()
-            n += 1
-        counts[i] = n
-
-    start = time.perf_counter()
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    rate = sum(counts) / (time.perf_counter() - start)
-    for c in ctxs:
+    """One thread per dup'd context pinned to a core: inputs_set, run, outputs_get, as a C application would."""
+    contexts = pinned_contexts(emu, model_bytes, CORES)
+    rate = drive([RawRunner(c, x.copy(), x.size).once for c in contexts], seconds)
+    for c in contexts:
         c.destroy()
     return rate
 
@@ -131,29 +88,40 @@ def main() -> int:
     parser.add_argument("--build-dir", default=os.environ.get("EZRKNN_BUILD_DIR", str(REPO / "build" / "release")))
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1, help="throughput rounds; the medians are printed")
     args = parser.parse_args()
     os.environ["EZRKNN_EMU_PLATFORM"] = "rk3588"
     os.environ.pop("EZRKNN_EMU_FAULTS", None)
     import ztu_somemodelruntime_ez_rknn_async as ort
 
-    emu = Emulator(R.load(Path(args.build_dir) / "lib" / "librknnrt_emu.so"))
+    emu = load_emulator(args.build_dir)
     tmp = Path(tempfile.mkdtemp(prefix="bench_engine_"))
 
     print(f"throughput, modelled latency {LATENCY_US} us, schedule=[0,1,2], limit {LIMIT:.0f} runs/s, "
-          f"{os.cpu_count()} host CPUs")
-    print(f"{'input':<14}{'path':<14}{'runs/s':>9}{'raw C':>9}{'/limit':>9}{'/raw':>8}")
+          f"{os.cpu_count()} host CPUs, median of {args.repeat} x {args.seconds:g} s")
+    print(f"{'input':<14}{'path':<17}{'runs/s':>6}{'raw C':>9}{'/limit':>9}{'/raw':>8}")
     os.environ["EZRKNN_EMU_LATENCY_US"] = str(LATENCY_US)
     for side in (32, 224):
         model = relu_model(side)
         path = tmp / f"relu{side}.onnx"
         path.write_bytes(M.to_bytes(model))
         x = np.random.default_rng(0).standard_normal((1, 3, side, side)).astype(np.float32)
-        raw = raw_throughput(emu, M.to_bytes(model), x, args.seconds)
-        sess = ort.InferenceSession(str(path), provider_options={"schedule": [0, 1, 2], "max_queue_size": 6})
-        for name, fn in (("run_async", engine_async_throughput), ("run_pipeline", engine_pipeline_throughput)):
-            rate = fn(sess, x, args.seconds)
-            print(f"{'1x3x%dx%d' % (side, side):<14}{name:<14}{rate:9.0f}{raw:9.0f}{rate / LIMIT:9.3f}{rate / raw:8.3f}")
-        sess.close()
+        rows = [("run_async", engine_async_throughput, 1), ("run_pipeline", engine_pipeline_throughput, 1)]
+        if side == 32:  # for information: two contexts per core keep each core busy back to back
+            rows.append(("run_async tpc=2", engine_async_throughput, 2))
+        # Rounds alternate the harness and the engine, so a change in the machine's load hits both; medians.
+        raw_rates, rates = [], {name: [] for name, _, _ in rows}
+        for _ in range(args.repeat):
+            raw_rates.append(raw_throughput(emu, M.to_bytes(model), x, args.seconds))
+            for name, fn, threads_per_core in rows:
+                sess = ort.InferenceSession(str(path), provider_options={
+                    "schedule": [0, 1, 2], "max_queue_size": 6, "threads_per_core": threads_per_core})
+                rates[name].append(fn(sess, x, args.seconds))
+                sess.close()
+        raw = float(np.median(raw_rates))
+        for name, _, _ in rows:
+            rate = float(np.median(rates[name]))
+            print(f"{'1x3x%dx%d' % (side, side):<14}{name:<17}{rate:6.0f}{raw:9.0f}{rate / LIMIT:9.3f}{rate / raw:8.3f}")
 
     os.environ["EZRKNN_EMU_LATENCY_US"] = "0"
     add = M.add_const([1])

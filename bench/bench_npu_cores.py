@@ -12,18 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
-import time
-from pathlib import Path
 
 import numpy as np
+from raw_harness import REPO, R, RawRunner, drive, load_emulator
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "python" / "emu"))
-
-import emu_models as M  # noqa: E402
-import rknn_ctypes as R  # noqa: E402
-from emu_session import Emulator  # noqa: E402
+import emu_models as M  # raw_harness put tests/python/emu on sys.path
 
 CORES = 3  # rk3588
 SPEEDUP = {1: 1.0, 2: 1.5, 3: 1.8}  # docs/emulator.md, "Timing model"
@@ -31,32 +24,7 @@ SPEEDUP = {1: 1.0, 2: 1.5, 3: 1.8}  # docs/emulator.md, "Timing model"
 
 def runs_per_second(contexts, seconds: float) -> float:
     x = np.array([1.0, 2.0], np.float32)
-    for ctx in contexts:
-        ctx.inputs_set(x)
-    counts = [0] * len(contexts)
-    barrier = threading.Barrier(len(contexts) + 1)
-    stop = [0.0]
-
-    def worker(i, ctx):
-        run = ctx.lib.rknn_run
-        handle = ctx.handle
-        barrier.wait()
-        n = 0
-        while time.perf_counter() < stop[0]:
-            if run(handle, None) != 0:
-                raise RuntimeError(ctx.emu.last_error())
-            n += 1
-        counts[i] = n
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(contexts)]
-    for t in threads:
-        t.start()
-    start = time.perf_counter()
-    stop[0] = start + seconds
-    barrier.wait()
-    for t in threads:
-        t.join()
-    return sum(counts) / (time.perf_counter() - start)
+    return drive([RawRunner(ctx, x, 2).run_only for ctx in contexts], seconds)
 
 
 def main() -> int:
@@ -66,14 +34,10 @@ def main() -> int:
     parser.add_argument("--latency-us", type=int, default=2000)
     args = parser.parse_args()
 
-    library = Path(args.build_dir) / "lib" / "librknnrt_emu.so"
-    if not library.is_file():
-        print(f"librknnrt_emu.so not found at {library}; build it or pass --build-dir", file=sys.stderr)
-        return 1
     os.environ["EZRKNN_EMU_PLATFORM"] = "rk3588"
     os.environ["EZRKNN_EMU_LATENCY_US"] = str(args.latency_us)
     os.environ.pop("EZRKNN_EMU_FAULTS", None)
-    emu = Emulator(R.load(library))
+    emu = load_emulator(args.build_dir)
     base = emu.open(M.to_bytes(M.add_const([2])))
     contexts = [base] + [base.dup() for _ in range(3)]
     per_core = 1e6 / args.latency_us

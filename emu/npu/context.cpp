@@ -106,26 +106,28 @@ uint64_t Context::run()
     outputs_valid_ = false;
     perf_detail_.clear();
     // The run holds its core(s) for max(real CPU time, modelled NPU time): the emulated hardware is busy that long.
+    // It starts when the core finishes the run handed over before it (ready_at), and hands the core over at its own
+    // modelled end, so the next run on the core does not also wait for this thread to wake up.
     // rknn_set_batch_core_num: a batched run is split over the first `split` cores (data parallel, docs/emulator.md).
     const uint32_t batch = batch_size();
     const uint32_t split = batch_core_num_ > 1 && batch > 1 ? std::min<uint32_t>(batch_core_num_, batch) : 1;
-    const CoreLease lease =
-        cores_.acquire(split > 1 ? (1u << split) - 1u : cores_of_mask(core_mask_, model_->platform()));
-    const auto start = std::chrono::steady_clock::now();
+    CoreLease lease = cores_.acquire(split > 1 ? (1u << split) - 1u : cores_of_mask(core_mask_, model_->platform()));
+    const auto computing = std::chrono::steady_clock::now();
+    const auto start = std::max(computing, lease.ready_at());
     try {
         model_->variants()[variant_].compiled->run(*state_, input_pointers_.data(), output_pointers_.data());
     } catch (const RunError& e) {
         throw RknnError(RKNN_ERR_FAIL, e.what());
     }
-    const auto elapsed = std::chrono::steady_clock::now() - start;
+    const auto computed = std::chrono::steady_clock::now();
     const int64_t modelled_us =
         split > 1 ? latency_.data_parallel_us(lease.cores(), batch) : latency_.modelled_us(lease.cores());
-    if (latency_.configured()) {
-        std::this_thread::sleep_until(start + std::chrono::microseconds(modelled_us));
-        last_run_us_ = modelled_us;
-    } else {
-        last_run_us_ = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
-    }
+    const auto end = std::max(computed, start + std::chrono::microseconds(modelled_us));
+    lease.release_at(end);
+    if (end > computed) sleep_until_precisely(end);
+    last_run_us_ = latency_.configured()
+                       ? modelled_us
+                       : std::chrono::duration_cast<std::chrono::microseconds>(computed - computing).count();
     write_output_memories();
     outputs_valid_ = true;
     outputs_frame_ = ++frame_counter_;

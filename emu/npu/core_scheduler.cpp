@@ -4,7 +4,8 @@
 
 namespace ezemu::npu {
 
-CoreLease::CoreLease(CoreLease&& other) noexcept : scheduler_(other.scheduler_), cores_(other.cores_)
+CoreLease::CoreLease(CoreLease&& other) noexcept
+    : scheduler_(other.scheduler_), cores_(other.cores_), ready_at_(other.ready_at_)
 {
     other.scheduler_ = nullptr;
     other.cores_ = 0;
@@ -16,15 +17,18 @@ CoreLease& CoreLease::operator=(CoreLease&& other) noexcept
         release();
         scheduler_ = other.scheduler_;
         cores_ = other.cores_;
+        ready_at_ = other.ready_at_;
         other.scheduler_ = nullptr;
         other.cores_ = 0;
     }
     return *this;
 }
 
-void CoreLease::release() noexcept
+void CoreLease::release() noexcept { release_at(Clock::time_point{}); }
+
+void CoreLease::release_at(Clock::time_point end) noexcept
 {
-    if (scheduler_ && cores_) scheduler_->release(cores_);
+    if (scheduler_ && cores_) scheduler_->release(cores_, end);
     scheduler_ = nullptr;
     cores_ = 0;
 }
@@ -67,11 +71,14 @@ uint32_t CoreScheduler::grantable(uint32_t cores, const Waiter* self) const
     if (cores) return (cores & unavailable) ? 0u : cores;
     const uint32_t idle = all_cores() & ~unavailable;
     if (!idle) return 0;
+    // The idle core whose handed-over run ends first; ties go round-robin, so idle cores take turns.
+    int best = -1;
     for (int i = 0; i < core_count_; ++i) {
         const unsigned core = (next_auto_core_ + static_cast<unsigned>(i)) % static_cast<unsigned>(core_count_);
-        if (idle & (1u << core)) return 1u << core;
+        if (!(idle & (1u << core))) continue;
+        if (best < 0 || free_at_[core] < free_at_[static_cast<size_t>(best)]) best = static_cast<int>(core);
     }
-    return 0;
+    return best < 0 ? 0u : 1u << best;
 }
 
 void CoreScheduler::unlink(Waiter& waiter)
@@ -98,18 +105,26 @@ CoreLease CoreScheduler::acquire(uint32_t cores)
             if (granted & (1u << i)) next_auto_core_ = static_cast<unsigned>(i + 1) % static_cast<unsigned>(core_count_);
         }
     }
+    CoreLease::Clock::time_point ready_at{};
+    for (size_t i = 0; i < static_cast<size_t>(core_count_); ++i) {
+        if ((granted & (1u << i)) && free_at_[i] > ready_at) ready_at = free_at_[i];
+    }
     const bool others_wait = head_ != nullptr;
     lock.unlock();
     // Our reservation is gone: a later request that was held back only by it may proceed now.
     if (others_wait) released_.notify_all();
-    return CoreLease(this, granted);
+    return CoreLease(this, granted, ready_at);
 }
 
-void CoreScheduler::release(uint32_t cores) noexcept
+void CoreScheduler::release(uint32_t cores, CoreLease::Clock::time_point end) noexcept
 {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         busy_ &= ~cores;
+        for (int i = 0; i < core_count_; ++i) {
+            // Only forward: a lease released without an end (a failed run) keeps the earlier run's reservation.
+            if ((cores & (1u << i)) && end > free_at_[static_cast<size_t>(i)]) free_at_[static_cast<size_t>(i)] = end;
+        }
     }
     released_.notify_all();
 }

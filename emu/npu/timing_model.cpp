@@ -1,9 +1,12 @@
 #include "npu/timing_model.hpp"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdlib>
+#include <thread>
 
 #include "npu/rknn_error.hpp"
 #include "rknn/rknn_api.h"
@@ -44,6 +47,15 @@ double tensor_parallel_speedup(int cores)
     if (cores <= 1) return 1.0;
     if (cores == 2) return 1.5;
     return 1.8;
+}
+
+void sleep_until_precisely(std::chrono::steady_clock::time_point deadline)
+{
+    // Timer slack is per thread: the caller's own setting is put back, so only this sleep is affected.
+    const int previous = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    const bool lowered = previous > 1000 && prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0) == 0;
+    std::this_thread::sleep_until(deadline);
+    if (lowered) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(previous), 0, 0, 0);
 }
 
 LatencyModel LatencyModel::parse(std::string_view text, std::string_view origin, int core_count)

@@ -12,6 +12,10 @@ namespace ezrknn {
 
 enum class InputLayout { NCHW, NCHWSoftware, NHWC, Any };
 enum class ZeroCopyLayout { NHWC, Native };
+// What run() returns: float32 for every output (the contract's default, RKNN want_float=1), or each output in the
+// model's own type as its output attr reports it (want_float=0: int8/uint8 for a quantized output, float16 for an
+// fp16 one), which saves the dequantization and halves or quarters the bytes.
+enum class OutputDtype { Float32, Native };
 
 // Bounds the engine enforces so that `1 << core` and thread counts stay meaningful.
 inline constexpr int kMaxCoreId = 15;
@@ -32,6 +36,8 @@ struct ProviderOptions {
     bool custom_op_default_path = false;
     // Which RKNN library: "" (default order), "vendor", "emulator", or a path to a library.
     std::string runtime;
+    // The session's default; a run may override it (SubmitOptions::output_dtype, run_options "output_dtype").
+    OutputDtype output_dtype = OutputDtype::Float32;
 
     bool custom_ops_requested() const { return !custom_op_paths.empty() || custom_op_default_path; }
 };
@@ -74,11 +80,16 @@ ProviderOptions parse_provider_options(const std::vector<std::pair<std::string, 
 // Checks a ProviderOptions built by hand (C++ callers) against the same bounds and conflicts the parser enforces.
 void validate_provider_options(const ProviderOptions& options);
 
+// "float32" or "native" (trimmed, any case); anything else throws InvalidArgument "Unknown output_dtype: ...".
+// Shared by the provider option and the per-run option, so both accept and reject the same values.
+OutputDtype parse_output_dtype(const OptionValue& value);
+
 // Every accepted key, aliases included, in the order the unknown-key message lists them.
 const std::vector<std::string>& provider_option_keys();
 
 // "nchw", "nchw_software", "nhwc", "any" / "nhwc", "native": the canonical spelling of a parsed value.
 const char* input_layout_name(InputLayout layout);
 const char* zero_copy_layout_name(ZeroCopyLayout layout);
+const char* output_dtype_name(OutputDtype dtype);  // "float32" / "native"
 
 }  // namespace ezrknn

@@ -60,7 +60,7 @@ public:
 
 // The single outcome of one submitted task.
 struct RunOutcome {
-    std::vector<Tensor> outputs;  // the selected outputs, float32
+    std::vector<Tensor> outputs;  // the selected outputs: float32, or the model's own types (OutputDtype::Native)
     std::string error;            // "" on success, else the message (e.g. "rknn_run failed: RKNN_ERR_FAIL (-1): ...")
     int rknn_code = 0;            // the RKNN status behind `error`, 0 when none
     bool ok() const { return error.empty(); }
@@ -71,6 +71,8 @@ using RunCallback = std::function<void(RunOutcome&&)>;
 
 struct SubmitOptions {
     std::vector<size_t> output_indices;  // empty: every output in model order
+    // Unset: the session's output_dtype provider option. Native returns each output in its attr's type.
+    std::optional<OutputDtype> output_dtype;
     // true: the inputs are copied at submit, so the caller may reuse its buffers at once. false: the engine reads
     // the caller's buffers until the task completes; `keep_alive` should own them.
     bool copy_inputs = true;
@@ -95,6 +97,9 @@ public:
     bool ready() const;
     bool wait_for(std::chrono::milliseconds timeout) const;
     void wait() const;
+    // Waits, calling `interrupted` about every 50 ms (when set); throws Interrupted("<label> was interrupted while
+    // waiting for its result") once it returns true. The task still runs to completion.
+    void wait(const std::function<bool()>& interrupted, const char* label) const;
     // Waits and moves the outcome out (once).
     RunOutcome take();
     // Waits; the outputs, or Error with the task's message.
@@ -146,11 +151,11 @@ public:
     // shape set); throws InvalidArgument naming the tensor.
     void validate_input(size_t index, const TensorView& view) const;
 
-    // Runs once, synchronously, on the calling thread. `inputs` are in model order and are validated first.
-    // Returns float32 outputs for `output_indices` (all outputs, in model order, when empty; an index may repeat,
-    // and repeats share one buffer). Thread-safe: concurrent calls each lease their own RKNN context and wait
-    // when every context is busy.
-    // Runs on the session's worker threads: a task submitted with the inputs borrowed (no copy), then awaited.
+    // Runs once and waits. `inputs` are in model order, validated first, and borrowed (not copied). Returns the
+    // outputs for `output_indices` (all outputs, in model order, when empty; an index may repeat, and repeats share
+    // one buffer), float32 unless output_dtype is native. Thread-safe. The run goes through the per-core queues like
+    // submit(); when its core has an idle worker and nothing queued, the calling thread borrows that worker's context
+    // and runs it inline, saving two thread hand-offs.
     std::vector<Tensor> run(const std::vector<TensorView>& inputs, const std::vector<size_t>& output_indices = {});
     // The same with submit options (interrupt check, keep-alive of borrowed inputs; copy_inputs is ignored).
     std::vector<Tensor> run_with_options(const std::vector<TensorView>& inputs, const SubmitOptions& options);

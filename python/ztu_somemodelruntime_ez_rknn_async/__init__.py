@@ -23,7 +23,7 @@ import numpy as np
 
 from ._core import (IOBinding, InvalidArgument, ModelMetadata, NodeArg, NotSupportedError, OrtValue,
                     SessionIOBinding, _native_inputs, _native_outputs, _Session)
-from .options import RknnProviderOptions, make_provider_options
+from .options import RknnProviderOptions, RknnRunOptions, make_provider_options
 
 __all__ = [
     "IOBinding",
@@ -41,6 +41,7 @@ __all__ = [
 _DISTRIBUTION = "ztu-somemodelruntime-ez-rknn-async"
 _PROVIDER = "RknnExecutionProvider"
 _DISPATCH_BATCH = "ztu_modelrt_dispatch_batch"
+_OUTPUT_DTYPE = "output_dtype"
 _PROVIDER_OPTIONS_FORM = "provider_options must be a dict or a sequence whose first element is a dict"
 _TRUE_WORDS = ("1", "true", "on", "yes")
 _FALSE_WORDS = ("0", "false", "off", "no")
@@ -86,21 +87,33 @@ def _bool_like(value: Any, key: str) -> bool:
     raise InvalidArgument(f"{key} must be a boolean")
 
 
-def _dispatch_batch_requested(run_options: Any) -> bool:
+_UNSET = object()
+
+
+def _run_option(run_options: Any, key: str) -> Any:
+    """The value of one run option from a dict or an ``onnxruntime.RunOptions``; ``_UNSET`` when absent."""
     if run_options is None:
-        return False
+        return _UNSET
     if isinstance(run_options, Mapping):
-        if _DISPATCH_BATCH not in run_options:
-            return False
-        return _bool_like(run_options[_DISPATCH_BATCH], _DISPATCH_BATCH)
+        return run_options.get(key, _UNSET)
     getter = getattr(run_options, "get_run_config_entry", None)
     if callable(getter):  # onnxruntime.RunOptions and look-alikes
         try:
-            value = getter(_DISPATCH_BATCH)
+            return getter(key)
         except Exception:  # an unset entry raises in onnxruntime: it means "not requested"
-            return False
-        return _bool_like(value, _DISPATCH_BATCH)
-    return False
+            return _UNSET
+    return _UNSET
+
+
+def _dispatch_batch_requested(run_options: Any) -> bool:
+    value = _run_option(run_options, _DISPATCH_BATCH)
+    return False if value is _UNSET else _bool_like(value, _DISPATCH_BATCH)
+
+
+def _output_dtype(run_options: Any) -> Any:
+    """The run's ``output_dtype`` ("float32" or "native"), or None for the session's; the engine checks it."""
+    value = _run_option(run_options, _OUTPUT_DTYPE)
+    return None if value is _UNSET else value
 
 
 def _options_from_provider_options(provider_options: Any) -> Optional[Dict[str, Any]]:
@@ -305,26 +318,30 @@ class InferenceSession:
 
     # -- inference -----------------------------------------------------------------------------------------------
     def run(self, output_names: Any = None, input_feed: Any = None, run_options: Any = None) -> List[np.ndarray]:
-        """Runs the model once and returns the requested outputs as float32 arrays.
+        """Runs the model once and returns the requested outputs, as float32 arrays by default.
 
         Args:
             output_names: None (every output, in model order), one name, or a sequence of names.
             input_feed: a dict of name → array, a list/tuple in model order, or one array for a one-input model.
                 Arrays need not be contiguous (a contiguous copy is made only then).
-            run_options: a dict or an ``onnxruntime.RunOptions``; only ``ztu_modelrt_dispatch_batch`` is read.
+            run_options: a dict or an ``onnxruntime.RunOptions`` (:class:`RknnRunOptions`):
+                ``ztu_modelrt_dispatch_batch`` splits the batch axis across cores; ``output_dtype`` ("float32" or
+                "native") overrides the provider option of the same name for this run. Other keys are ignored.
         """
         if input_feed is None:
             raise TypeError("run() missing required argument: 'input_feed'")
         batch = _dispatch_batch_requested(run_options)
+        dtype = _output_dtype(run_options)
         names = _output_name_list(output_names)
-        return self._sess.run(self._inputs_in_model_order(input_feed), names, batch)
+        return self._sess.run(self._inputs_in_model_order(input_feed), names, batch, dtype)
 
     def run_async(self, output_names: Any, input_feed: Any, callback: Any, user_data: Any = None,
                   run_options: Any = None) -> None:
         """Submits one run and returns at once; ``callback(results, user_data, err)`` runs on the session's
         callback thread when it finishes (ONNX Runtime's ``run_async`` convention).
 
-        On success ``results`` is a list of float32 arrays selected by ``output_names`` and ``err == ""``; on
+        On success ``results`` is a list of arrays selected by ``output_names`` (float32, or the model's own dtypes
+        with ``output_dtype="native"`` in ``run_options`` or the provider options) and ``err == ""``; on
         failure ``results is None`` and ``err`` is the message (e.g. ``"rknn_run failed: RKNN_ERR_FAIL (-1): ..."``).
         The inputs are copied before this returns, so the arrays may be reused at once. With
         ``sequential_callbacks`` (default) callbacks arrive in submission order, otherwise as runs finish. An
@@ -336,14 +353,16 @@ class InferenceSession:
             raise InvalidArgument("callback must be callable")
         if _dispatch_batch_requested(run_options):
             raise InvalidArgument("run_async does not support ztu_modelrt_dispatch_batch=True")
+        dtype = _output_dtype(run_options)
         names = _output_name_list(output_names)
-        self._sess.run_async(self._inputs_in_model_order(input_feed), names, callback, user_data)
+        self._sess.run_async(self._inputs_in_model_order(input_feed), names, callback, user_data, dtype)
 
     def run_pipeline(self, input_feed: Any, depth: int = 3, reset: bool = False) -> Optional[List[np.ndarray]]:
         """A fixed-delay stream for video: returns None for the first ``depth`` calls, then call k returns the
-        outputs (all, model order, float32) of call k - depth. ``reset=True`` or a different ``depth`` discards
-        the results still in flight (those runs complete; their results are dropped). Inputs are copied, so a
-        frame buffer may be reused at once. Use :meth:`flush_pipeline` at the end of a stream."""
+        outputs of call k - depth (all, model order; float32 unless the provider option ``output_dtype`` is
+        "native"). ``reset=True`` or a different ``depth`` discards the results still in flight (those runs
+        complete; their results are dropped). Inputs are copied, so a frame buffer may be reused at once. Use
+        :meth:`flush_pipeline` at the end of a stream."""
         if isinstance(depth, bool) or not isinstance(depth, int):
             raise TypeError(f"depth must be an int, got {type(depth).__name__}")
         if depth < 0:

@@ -6,7 +6,9 @@ import numpy.typing as npt
 
 from .options import (
     LayoutLike as LayoutLike,
+    OutputDtypeLike as OutputDtypeLike,
     RknnProviderOptions as RknnProviderOptions,
+    RknnRunOptions as RknnRunOptions,
     RuntimeLike as RuntimeLike,
     ScheduleLike as ScheduleLike,
     TpModeLike as TpModeLike,
@@ -33,6 +35,9 @@ _ModelSource = Union[str, os.PathLike[str], bytes, bytearray, memoryview]
 _ProviderEntry = Union[str, Tuple[str, Mapping[str, Any]]]
 _ProviderOptionsArg = Union[RknnProviderOptions, Mapping[str, Any], Sequence[Mapping[str, Any]], None]
 _InputFeed = Union[Mapping[str, npt.ArrayLike], Sequence[npt.ArrayLike], np.ndarray]
+_RunOptionsArg = Union[RknnRunOptions, Mapping[str, Any], Any, None]  # Any: an onnxruntime.RunOptions
+# float32 by default; with output_dtype="native" each output has the model's own dtype (int8, uint8, float16, ...).
+_Outputs = List[npt.NDArray[Any]]
 
 class InvalidArgument(RuntimeError, ValueError):
     """Bad input from the caller: an option value, an input name, shape or dtype."""
@@ -162,20 +167,20 @@ class InferenceSession:
         self,
         output_names: Union[str, Sequence[str], None] = None,
         input_feed: Optional[_InputFeed] = None,
-        run_options: Union[Mapping[str, Any], Any, None] = None,
-    ) -> List[npt.NDArray[np.float32]]: ...
+        run_options: _RunOptionsArg = None,
+    ) -> _Outputs: ...
     def run_async(
         self,
         output_names: Union[str, Sequence[str], None],
         input_feed: _InputFeed,
-        callback: Callable[[Optional[List[npt.NDArray[np.float32]]], Any, str], Any],
+        callback: Callable[[Optional[_Outputs], Any, str], Any],
         user_data: Any = None,
-        run_options: Union[Mapping[str, Any], Any, None] = None,
+        run_options: _RunOptionsArg = None,
     ) -> None: ...
     def run_pipeline(
         self, input_feed: _InputFeed, depth: int = 3, reset: bool = False
-    ) -> Optional[List[npt.NDArray[np.float32]]]: ...
-    def flush_pipeline(self) -> List[List[npt.NDArray[np.float32]]]: ...
+    ) -> Optional[_Outputs]: ...
+    def flush_pipeline(self) -> List[_Outputs]: ...
     def wait_callbacks(self) -> None: ...
     def close(self) -> None: ...
     def get_inputs(self) -> List[NodeArg]: ...

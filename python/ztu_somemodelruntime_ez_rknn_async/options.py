@@ -16,13 +16,18 @@ __all__ = [
     "ScheduleLike",
     "RuntimeLike",
     "PathLike",
+    "OutputDtypeLike",
     "RknnProviderOptions",
+    "RknnRunOptions",
     "make_provider_options",
 ]
 
 TpModeLike = Literal["auto", "all", "0", "1", "2", "0,1", "0,1,2"]
 LayoutLike = Literal["nchw", "original", "nchw_software", "original_software", "nhwc", "any"]
 ZeroCopyLayoutLike = Literal["nhwc", "native"]
+# "float32": every output as float32 (dequantized, widened); "native": each output in the model's own dtype as its
+# output attr reports it (int8/uint8 for a quantized output, float16 for an fp16 one, int64 stays int64).
+OutputDtypeLike = Literal["float32", "native"]
 ScheduleLike = Union[int, str, Sequence[int]]
 PathLike = Union[str, "os.PathLike[str]"]
 # "vendor" (librknnrt.so), "emulator" (the bundled librknnrt_emu.so) or the path of an RKNN runtime library.
@@ -47,6 +52,14 @@ class RknnProviderOptions(TypedDict, total=False):
     custom_op_default_path: bool
     load_custom_ops_from_default_path: bool
     runtime: RuntimeLike
+    output_dtype: OutputDtypeLike
+
+
+class RknnRunOptions(TypedDict, total=False):
+    """``run_options`` of ``run`` and ``run_async`` (all keys optional; other keys are ignored)."""
+
+    ztu_modelrt_dispatch_batch: bool  # run() only: split axis 0 across the cores
+    output_dtype: OutputDtypeLike  # this run's output dtype; absent: the provider option's
 
 
 def make_provider_options(
@@ -64,6 +77,7 @@ def make_provider_options(
     custom_op_paths: Optional[Union[PathLike, Sequence[PathLike]]] = None,
     custom_op_default_path: bool = False,
     runtime: Optional[RuntimeLike] = None,
+    output_dtype: OutputDtypeLike = "float32",
 ) -> RknnProviderOptions:
     """Build provider options with every default spelled out.
 
@@ -85,6 +99,7 @@ def make_provider_options(
         "enable_pacing": enable_pacing,
         "disable_dup_context": disable_dup_context,
         "custom_op_default_path": custom_op_default_path,
+        "output_dtype": output_dtype,
     }
     if schedule is not None:
         options["schedule"] = schedule

@@ -1,4 +1,4 @@
-// Context planning (routes × threads_per_core) and leasing.
+// Context planning: routes × threads_per_core, each context with its core mask.
 #include "context_pool.hpp"
 
 #include <algorithm>
@@ -25,27 +25,6 @@ std::vector<ContextSlotPlan> plan_contexts(const ProviderOptions& options) {
                                          : options.tp_mode.value_or(static_cast<uint32_t>(RKNN_NPU_CORE_AUTO));
     }
     return plans;
-}
-
-ContextPool::ContextPool(std::vector<Slot> slots) : slots_(std::move(slots)) {
-    idle_.reserve(slots_.size());
-    for (size_t i = slots_.size(); i > 0; --i) idle_.push_back(i - 1);  // context 0 is handed out first
-}
-
-ContextPool::Lease ContextPool::acquire() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    idle_cv_.wait(lock, [this] { return !idle_.empty(); });
-    const size_t index = idle_.back();
-    idle_.pop_back();
-    return Lease(this, index);
-}
-
-void ContextPool::release(size_t index) {
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        idle_.push_back(index);
-    }
-    idle_cv_.notify_one();
 }
 
 }  // namespace ezrknn::detail

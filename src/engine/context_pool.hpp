@@ -1,11 +1,10 @@
-// The contexts of one session and who may use each: a caller leases an idle context for one run, so concurrent
-// run() calls on different contexts proceed in parallel and calls on one context never overlap.
+// The contexts of one session, created together and destroyed with it. Who uses which one is CoreWorkerPool's
+// call: each worker thread owns one context, and another thread may only borrow an idle worker's (its
+// ContextLease), so two runs never overlap on one context.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "ezrknn/options.hpp"
@@ -27,39 +26,14 @@ public:
         ContextSlotPlan plan;
     };
 
-    explicit ContextPool(std::vector<Slot> slots);
-
-    // Exclusive use of one context until destroyed.
-    class Lease {
-    public:
-        Lease(ContextPool* pool, size_t index) : pool_(pool), index_(index) {}
-        Lease(Lease&& other) noexcept : pool_(other.pool_), index_(other.index_) { other.pool_ = nullptr; }
-        Lease& operator=(Lease&&) = delete;
-        ~Lease() {
-            if (pool_ != nullptr) pool_->release(index_);
-        }
-        const RknnContext& context() const { return *pool_->slots_[index_].context; }
-        size_t index() const { return index_; }
-
-    private:
-        ContextPool* pool_;
-        size_t index_;
-    };
-
-    // Waits on a condition variable until a context is idle.
-    Lease acquire();
+    explicit ContextPool(std::vector<Slot> slots) : slots_(std::move(slots)) {}
 
     size_t size() const { return slots_.size(); }
     const RknnContext& context(size_t index) const { return *slots_[index].context; }
     const ContextSlotPlan& plan(size_t index) const { return slots_[index].plan; }
 
 private:
-    void release(size_t index);
-
     std::vector<Slot> slots_;
-    std::mutex mutex_;
-    std::condition_variable idle_cv_;
-    std::vector<size_t> idle_;  // stack of idle slot indices: the most recently used context stays warm
 };
 
 }  // namespace ezrknn::detail

@@ -68,8 +68,8 @@ uint64_t CoreWorkerPool::push(std::unique_ptr<Task>& task, Clock::time_point dea
     return id;
 }
 
-std::optional<RunOutcome> CoreWorkerPool::try_run_inline(std::unique_ptr<Task>& task) {
-    std::unique_lock lock(mutex_);
+std::optional<CoreWorkerPool::ContextLease> CoreWorkerPool::lease_for_next(Task& task) {
+    std::lock_guard lock(mutex_);
     if (stopping_) return std::nullopt;  // push() reports the closed session
     const uint64_t id = next_id_;
     const size_t route = schedule_[id % schedule_.size()];
@@ -78,21 +78,22 @@ std::optional<RunOutcome> CoreWorkerPool::try_run_inline(std::unique_ptr<Task>& 
     while (w < workers_.size() && !(workers_[w].route == route && idle_[w] && !lent_[w])) ++w;
     if (w == workers_.size()) return std::nullopt;
     next_id_ = id + 1;
-    task->id = id;
-    task->route = route;
-    if (task->state) task->state->set_id(id);
+    task.id = id;
+    task.route = route;
+    if (task.state) task.state->set_id(id);
     lent_[w] = 1;
-    ++inline_running_;
-    lock.unlock();
-    RunOutcome outcome = executor_(workers_[w].context_index, *task);
-    lock.lock();
-    lent_[w] = 0;
-    --inline_running_;
-    const bool queued_meanwhile = !queues_[route].empty();
-    lock.unlock();
-    if (queued_meanwhile) route_cv_[route]->notify_all();  // the lent worker may be the only one for that core
-    inline_done_cv_.notify_all();
-    return outcome;
+    ++leased_;
+    return ContextLease(this, w);
+}
+
+void CoreWorkerPool::give_back(size_t worker_index) {
+    const size_t route = workers_[worker_index].route;
+    // Notified under the lock: once leased_ is 0 a shutdown may go on to destroy the pool, and with it these.
+    std::lock_guard lock(mutex_);
+    lent_[worker_index] = 0;
+    --leased_;
+    if (!queues_[route].empty()) route_cv_[route]->notify_all();  // the lent worker may be the only one for that core
+    lease_returned_cv_.notify_all();
 }
 
 void CoreWorkerPool::work(size_t worker_index) {
@@ -131,9 +132,9 @@ void CoreWorkerPool::shutdown(const std::string& reason) {
     for (auto& cv : route_cv_) cv->notify_all();
     space_cv_.notify_all();
     {
-        // An inline run uses a worker's context: it must end before the contexts can be destroyed.
+        // A leased context is in use on another thread: the lease must end before the contexts can be destroyed.
         std::unique_lock lock(mutex_);
-        inline_done_cv_.wait(lock, [this] { return inline_running_ == 0; });
+        lease_returned_cv_.wait(lock, [this] { return leased_ == 0; });
     }
     for (std::thread& t : threads_) {
         if (t.joinable()) t.join();

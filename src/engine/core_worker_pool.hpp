@@ -45,9 +45,29 @@ public:
     uint64_t push(std::unique_ptr<Task>& task, Clock::time_point deadline, const std::function<bool()>& interrupted,
                   const char* label);
 
-    // Runs the task on the calling thread when its core has no queued task and an idle worker: that worker's
-    // context is lent for the run (two thread hand-offs saved). Returns nullopt, the task untouched, otherwise.
-    std::optional<RunOutcome> try_run_inline(std::unique_ptr<Task>& task);
+    // Exclusive use of one worker's context by another thread: while it lives, that worker takes no task. This is
+    // the one way a context is shared; every other use is the owning worker's own.
+    class ContextLease {
+    public:
+        ContextLease(CoreWorkerPool* pool, size_t worker) : pool_(pool), worker_(worker) {}
+        ContextLease(ContextLease&& other) noexcept : pool_(other.pool_), worker_(other.worker_) {
+            other.pool_ = nullptr;
+        }
+        ContextLease& operator=(ContextLease&&) = delete;
+        ~ContextLease() {
+            if (pool_ != nullptr) pool_->give_back(worker_);
+        }
+        size_t context_index() const { return pool_->workers_[worker_].context_index; }
+
+    private:
+        CoreWorkerPool* pool_;
+        size_t worker_;
+    };
+
+    // For a task the caller runs itself: when the next task's core has no queued task and an idle worker, gives
+    // the task its id and route and lends that worker's context (two thread hand-offs saved). Otherwise nullopt,
+    // the task untouched (push it instead).
+    std::optional<ContextLease> lease_for_next(Task& task);
 
     // Stops accepting, fails every queued task with `reason`, lets running tasks finish, joins the workers.
     void shutdown(const std::string& reason);
@@ -57,6 +77,7 @@ public:
 
 private:
     void work(size_t worker_index);
+    void give_back(size_t worker_index);
 
     std::vector<Worker> workers_;
     std::vector<size_t> schedule_;
@@ -69,9 +90,9 @@ private:
     std::vector<std::unique_ptr<std::condition_variable>> route_cv_;  // one per route: wake only that core's workers
     std::condition_variable space_cv_;
     std::vector<char> idle_;  // per worker: waiting for a task
-    std::vector<char> lent_;  // per worker: its context runs an inline task on a caller's thread
-    size_t inline_running_ = 0;
-    std::condition_variable inline_done_cv_;
+    std::vector<char> lent_;  // per worker: its context is leased to another thread
+    size_t leased_ = 0;
+    std::condition_variable lease_returned_cv_;
     size_t queued_ = 0;
     uint64_t next_id_ = 0;
     bool stopping_ = false;

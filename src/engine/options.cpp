@@ -157,6 +157,21 @@ ZeroCopyLayout parse_zero_copy_layout(const OptionValue& v) {
     fail("Unknown zero_copy_layout: " + v.s + ", expected 'nhwc' or 'native'");
 }
 
+}  // namespace
+
+OutputDtype parse_output_dtype(const OptionValue& v) {
+    if (v.kind != Kind::String) {
+        const std::string got = v.type_name.empty() ? "" : ", got " + v.type_name;
+        fail("output_dtype must be a string ('float32' or 'native')" + got);
+    }
+    const std::string t = lower(trim(v.s));
+    if (t == "float32") return OutputDtype::Float32;
+    if (t == "native") return OutputDtype::Native;
+    fail("Unknown output_dtype: " + v.s + ", expected 'float32' or 'native'");
+}
+
+namespace {
+
 void append_custom_op_paths(const OptionValue& v, const std::string& key, std::vector<std::string>& paths) {
     if (v.kind == Kind::String || v.kind == Kind::Path) {
         paths.push_back(v.s);
@@ -197,7 +212,7 @@ const std::vector<std::string>& provider_option_keys() {
         "layout",          "zero_copy_layout",   "max_queue_size",       "threads_per_core",
         "submit_timeout_ms", "sequential_callbacks", "schedule",          "tp_mode",
         "enable_pacing",   "disable_dup_context", "custom_op_path",      "custom_op_paths",
-        "custom_op_default_path", "load_custom_ops_from_default_path", "runtime",
+        "custom_op_default_path", "load_custom_ops_from_default_path", "runtime", "output_dtype",
     };
     return keys;
 }
@@ -231,6 +246,8 @@ ProviderOptions parse_provider_options(const std::vector<std::pair<std::string, 
             o.custom_op_default_path = bool_like(value, key);
         } else if (key == "runtime") {
             o.runtime = parse_runtime(value);
+        } else if (key == "output_dtype") {
+            o.output_dtype = parse_output_dtype(value);
         } else {
             fail("Unknown provider_options key: " + key + ". Supported keys: " + join_keys());
         }
@@ -274,5 +291,7 @@ const char* input_layout_name(InputLayout layout) {
 const char* zero_copy_layout_name(ZeroCopyLayout layout) {
     return layout == ZeroCopyLayout::Native ? "native" : "nhwc";
 }
+
+const char* output_dtype_name(OutputDtype dtype) { return dtype == OutputDtype::Native ? "native" : "float32"; }
 
 }  // namespace ezrknn

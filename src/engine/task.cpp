@@ -51,6 +51,16 @@ void RunFuture::wait() const {
     if (state_) state_->wait();
 }
 
+void RunFuture::wait(const std::function<bool()>& interrupted, const char* label) const {
+    if (!interrupted) {
+        wait();
+        return;
+    }
+    while (!wait_for(std::chrono::milliseconds(50))) {  // the slice: how long Ctrl-C may go unnoticed
+        if (interrupted()) throw Interrupted(std::string(label) + " was interrupted while waiting for its result");
+    }
+}
+
 RunOutcome RunFuture::take() {
     if (!state_) {
         RunOutcome none;

@@ -44,6 +44,7 @@ struct Task {
     std::shared_ptr<void> keep_alive;                      // the caller's buffers, when borrowed
     std::vector<size_t> output_indices;
     size_t shape_set = 0;  // a dynamic-shape model's set that the inputs' shapes select
+    bool native_outputs = false;  // want_float=0: outputs in their attr's type (OutputDtype::Native)
     // Exactly one of these receives the outcome.
     std::shared_ptr<TaskState> state;
     RunCallback callback;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "bindings.hpp"
+#include "engine_calls.hpp"
 #include "ezrknn/session.hpp"
 
 namespace ezrknn::python {
@@ -19,130 +20,22 @@ struct PyModelMetadata {
     std::map<std::string, std::string> custom_metadata_map;
 };
 
-// Warnings the engine reports, possibly from a thread without the GIL; they are raised as UserWarning on the
-// Python thread that made the call, once the engine has returned.
-class WarningQueue {
-public:
-    void push(const std::string& message) {
-        std::lock_guard lock(mutex_);
-        pending_.push_back(message);
-    }
-
-    // With the GIL held. stacklevel 2: the frame that called the package's method, i.e. the user's code.
-    void emit() {
-        std::vector<std::string> messages;
-        {
-            std::lock_guard lock(mutex_);
-            messages.swap(pending_);
-        }
-        for (const std::string& message : messages) {
-            if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), 2) != 0) throw py::error_already_set();
-        }
-    }
-
-private:
-    std::mutex mutex_;
-    std::vector<std::string> pending_;
-};
-
 NodeArg node_arg(const TensorDesc& desc) { return {desc.name, desc.shape, onnx_type_string(desc.type)}; }
-
-// The contiguous bytes of a bytes/bytearray/memoryview, held for the duration of one call.
-class ByteView {
-public:
-    explicit ByteView(py::handle object) {
-        if (PyObject_GetBuffer(object.ptr(), &view_, PyBUF_C_CONTIGUOUS) != 0) throw py::error_already_set();
-    }
-    ~ByteView() { PyBuffer_Release(&view_); }
-    ByteView(const ByteView&) = delete;
-    ByteView& operator=(const ByteView&) = delete;
-    const void* data() const { return view_.buf; }
-    size_t size() const { return static_cast<size_t>(view_.len); }
-
-private:
-    Py_buffer view_{};
-};
-
-// Checks for Ctrl-C from a thread that does not hold the GIL; a pending KeyboardInterrupt stays set for the caller.
-bool python_interrupted() {
-    py::gil_scoped_acquire gil;
-    return PyErr_CheckSignals() != 0;
-}
-
-// Keeps the caller's arrays alive while a task may still read them; released with the GIL wherever the last owner is.
-std::shared_ptr<void> hold_arrays(const std::vector<InputArray>& arrays) {
-    auto* held = new std::vector<py::object>();
-    held->reserve(arrays.size());
-    for (const InputArray& a : arrays) held->push_back(a.array);
-    return std::shared_ptr<void>(held, [](void* p) {
-        py::gil_scoped_acquire gil;
-        delete static_cast<std::vector<py::object>*>(p);
-    });
-}
-
-// The Python side of a run_async task: callback(results, user_data, err), called with the GIL on the callback
-// thread. An exception from the callback is reported as unraisable; the engine carries on.
-RunCallback python_callback(py::object callback, py::object user_data) {
-    struct Held {
-        py::object callback;
-        py::object user_data;
-    };
-    std::shared_ptr<Held> held(new Held{std::move(callback), std::move(user_data)}, [](Held* p) {
-        py::gil_scoped_acquire gil;
-        delete p;
-    });
-    return [held](RunOutcome&& outcome) {
-        py::gil_scoped_acquire gil;
-        try {
-            py::object results = py::none();
-            if (outcome.ok()) {
-                py::list list;
-                for (Tensor& t : outcome.outputs) list.append(to_numpy(std::move(t)));
-                results = std::move(list);
-            }
-            held->callback(results, held->user_data, outcome.error);
-        } catch (py::error_already_set& e) {
-            e.discard_as_unraisable(held->callback);
-        } catch (const std::exception& e) {
-            try {
-                held->callback(py::none(), held->user_data, std::string(e.what()));
-            } catch (py::error_already_set& again) {
-                again.discard_as_unraisable(held->callback);
-            }
-        }
-    };
-}
 
 class PySession {
 public:
     static std::unique_ptr<PySession> from_file(const std::string& path, py::handle options,
                                                 py::handle weight_master) {
-        auto self = std::unique_ptr<PySession>(new PySession());
-        SessionConfig config = self->make_config(options, weight_master);
-        try {
-            py::gil_scoped_release unlocked;
-            self->session_ = Session::from_file(path, std::move(config));
-        } catch (...) {
-            self->warnings_->emit();  // warnings that explain the failure (e.g. a plugin's dlopen) come first
-            throw;
-        }
-        self->warnings_->emit();
-        return self;
+        return load(options, weight_master, [&](SessionConfig config) {
+            return Session::from_file(path, std::move(config));
+        });
     }
 
     static std::unique_ptr<PySession> from_bytes(py::handle data, py::handle options, py::handle weight_master) {
-        auto self = std::unique_ptr<PySession>(new PySession());
-        SessionConfig config = self->make_config(options, weight_master);
         ByteView bytes(data);
-        try {
-            py::gil_scoped_release unlocked;
-            self->session_ = Session::from_bytes(bytes.data(), bytes.size(), std::move(config));
-        } catch (...) {
-            self->warnings_->emit();
-            throw;
-        }
-        self->warnings_->emit();
-        return self;
+        return load(options, weight_master, [&](SessionConfig config) {
+            return Session::from_bytes(bytes.data(), bytes.size(), std::move(config));
+        });
     }
 
     ~PySession() {
@@ -216,53 +109,37 @@ public:
         d["custom_op_paths"] = o.custom_op_paths;
         d["custom_op_default_path"] = o.custom_op_default_path;
         d["runtime"] = o.runtime;
+        d["output_dtype"] = output_dtype_name(o.output_dtype);
         return d;
     }
 
-    // `inputs` in model order; `output_names` None (all outputs) or a sequence of names. The submission and the
-    // wait release the GIL; Ctrl-C during the wait raises KeyboardInterrupt (the task keeps the arrays alive).
-    py::list run(const py::sequence& inputs, const py::object& output_names, bool dispatch_batch) {
-        std::vector<size_t> indices = output_indices(output_names);  // names first: the contract's order
+    // `inputs` in model order; `output_names` None (all outputs) or a sequence of names; `output_dtype` None (the
+    // session's) or a run option value. The submission and the wait release the GIL; Ctrl-C during the wait
+    // raises KeyboardInterrupt (the task keeps the arrays alive).
+    py::list run(const py::sequence& inputs, const py::object& output_names, bool dispatch_batch,
+                 const py::object& output_dtype) {
+        SubmitOptions options = run_options(output_names, output_dtype);  // before the inputs: the contract's order
         std::vector<InputArray> arrays;
         std::vector<TensorView> views = input_views(inputs, arrays);
-        SubmitOptions options;
-        options.output_indices = std::move(indices);
         options.keep_alive = hold_arrays(arrays);
-        options.interrupted = python_interrupted;
-        std::vector<Tensor> results;
-        try {
-            py::gil_scoped_release unlocked;
-            results = dispatch_batch ? session_->run_batch(views, options) : session_->run_with_options(views, options);
-        } catch (const Interrupted&) {
-            if (PyErr_Occurred()) throw py::error_already_set();
-            throw;
-        }
+        std::vector<Tensor> results = without_gil([&] {
+            return dispatch_batch ? session_->run_batch(views, options) : session_->run_with_options(views, options);
+        });
         warnings_->emit();
-        py::list out;
-        for (Tensor& t : results) out.append(to_numpy(std::move(t)));
-        return out;
+        return to_list(std::move(results));
     }
 
     // ORT-style run_async: callback(results, user_data, err) on the callback thread. Inputs are copied at submit.
     void run_async(const py::sequence& inputs, const py::object& output_names, py::object callback,
-                   py::object user_data) {
+                   py::object user_data, const py::object& output_dtype) {
         if (callback.is_none() || !PyCallable_Check(callback.ptr())) throw_invalid_argument("callback must be callable");
-        std::vector<size_t> indices = output_indices(output_names);
+        SubmitOptions options = run_options(output_names, output_dtype);
         std::vector<InputArray> arrays;
         std::vector<TensorView> views = input_views(inputs, arrays);
-        SubmitOptions options;
-        options.output_indices = std::move(indices);
         options.copy_inputs = true;
-        options.interrupted = python_interrupted;
         options.label = "run_async";
         RunCallback deliver = python_callback(std::move(callback), std::move(user_data));
-        try {
-            py::gil_scoped_release unlocked;
-            session_->submit(views, std::move(deliver), std::move(options));
-        } catch (const Interrupted&) {
-            if (PyErr_Occurred()) throw py::error_already_set();
-            throw;
-        }
+        without_gil([&] { session_->submit(views, std::move(deliver), std::move(options)); });
     }
 
     // run_pipeline: None for the first `depth` calls, then the outputs of the call `depth` calls back.
@@ -273,10 +150,7 @@ public:
         SubmitOptions options;
         options.interrupted = python_interrupted;
         options.label = "run";
-        std::vector<Tensor> results;
-        bool filling = false;
-        try {
-            py::gil_scoped_release unlocked;
+        std::optional<std::vector<Tensor>> results = without_gil([&]() -> std::optional<std::vector<Tensor>> {
             {
                 std::lock_guard lock(pipeline_mutex_);
                 if (!pipeline_) {
@@ -286,22 +160,12 @@ public:
                 }
             }
             std::optional<RunFuture> ready = pipeline_->submit(views, options);
-            if (!ready) {
-                filling = true;  // None is built after the GIL is back
-            } else {
-                while (!ready->wait_for(std::chrono::milliseconds(50))) {
-                    if (python_interrupted()) throw Interrupted("run_pipeline was interrupted while waiting");
-                }
-                results = ready->get();
-            }
-        } catch (const Interrupted&) {
-            if (PyErr_Occurred()) throw py::error_already_set();
-            throw;
-        }
-        if (filling) return py::none();
-        py::list out;
-        for (Tensor& t : results) out.append(to_numpy(std::move(t)));
-        return out;
+            if (!ready) return std::nullopt;  // still filling: None is built once the GIL is back
+            ready->wait(python_interrupted, "run_pipeline");
+            return ready->get();
+        });
+        if (!results) return py::none();
+        return to_list(std::move(*results));
     }
 
     // Results of every run_pipeline call still in flight, oldest first; raises the first failure after draining.
@@ -311,25 +175,18 @@ public:
             std::lock_guard lock(pipeline_mutex_);
             if (pipeline_) pending = pipeline_->flush();
         }
-        std::vector<RunOutcome> outcomes;
-        try {
-            py::gil_scoped_release unlocked;
+        std::vector<RunOutcome> outcomes = without_gil([&] {
+            std::vector<RunOutcome> taken;
             for (RunFuture& f : pending) {
-                while (!f.wait_for(std::chrono::milliseconds(50))) {
-                    if (python_interrupted()) throw Interrupted("flush_pipeline was interrupted while waiting");
-                }
-                outcomes.push_back(f.take());
+                f.wait(python_interrupted, "flush_pipeline");
+                taken.push_back(f.take());
             }
-        } catch (const Interrupted&) {
-            if (PyErr_Occurred()) throw py::error_already_set();
-            throw;
-        }
+            return taken;
+        });
         py::list out;
         for (RunOutcome& o : outcomes) {
             if (!o.ok()) throw Error(o.error, o.rknn_code);
-            py::list one;
-            for (Tensor& t : o.outputs) one.append(to_numpy(std::move(t)));
-            out.append(one);
+            out.append(to_list(std::move(o.outputs)));
         }
         return out;
     }
@@ -349,17 +206,21 @@ public:
     }
 
 private:
-    std::vector<size_t> output_indices(const py::object& output_names) const {
-        std::vector<size_t> indices;
-        if (output_names.is_none()) return indices;
-        for (py::handle name : output_names) {
-            if (!PyUnicode_Check(name.ptr())) {
-                throw_invalid_argument(std::string("output_names must contain str, got ") +
-                                       Py_TYPE(name.ptr())->tp_name);
+    // What run and run_async share: the selected outputs, their dtype, and a Ctrl-C check for the waits.
+    SubmitOptions run_options(const py::object& output_names, const py::object& output_dtype) const {
+        SubmitOptions options;
+        options.output_dtype = run_output_dtype(output_dtype);  // a run option: checked before the names
+        if (!output_names.is_none()) {
+            for (py::handle name : output_names) {
+                if (!PyUnicode_Check(name.ptr())) {
+                    throw_invalid_argument(std::string("output_names must contain str, got ") +
+                                           Py_TYPE(name.ptr())->tp_name);
+                }
+                options.output_indices.push_back(session_->output_index(name.cast<std::string>()));
             }
-            indices.push_back(session_->output_index(name.cast<std::string>()));
         }
-        return indices;
+        options.interrupted = python_interrupted;
+        return options;
     }
 
     std::vector<TensorView> input_views(const py::sequence& inputs, std::vector<InputArray>& arrays) const {
@@ -379,6 +240,23 @@ private:
     }
 
     PySession() = default;
+
+    // Loads with the GIL released; the engine's warnings (e.g. a plugin's dlopen failure) are raised either way,
+    // before a load error, since they explain it.
+    template <typename Load>
+    static std::unique_ptr<PySession> load(py::handle options, py::handle weight_master, Load&& load_session) {
+        auto self = std::unique_ptr<PySession>(new PySession());
+        SessionConfig config = self->make_config(options, weight_master);
+        try {
+            py::gil_scoped_release unlocked;
+            self->session_ = load_session(std::move(config));
+        } catch (...) {
+            self->warnings_->emit();
+            throw;
+        }
+        self->warnings_->emit();
+        return self;
+    }
 
     SessionConfig make_config(py::handle options, py::handle weight_master) {
         SessionConfig config;
@@ -467,9 +345,9 @@ void register_session(py::module_& m) {
         .def_property_readonly("custom_ops", &PySession::custom_ops)
         .def_property_readonly("context_count", &PySession::context_count)
         .def("run", &PySession::run, py::arg("inputs"), py::arg("output_names") = py::none(),
-             py::arg("dispatch_batch") = false)
+             py::arg("dispatch_batch") = false, py::arg("output_dtype") = py::none())
         .def("run_async", &PySession::run_async, py::arg("inputs"), py::arg("output_names"), py::arg("callback"),
-             py::arg("user_data") = py::none())
+             py::arg("user_data") = py::none(), py::arg("output_dtype") = py::none())
         .def("run_pipeline", &PySession::run_pipeline, py::arg("inputs"), py::arg("depth") = 3,
              py::arg("reset") = false)
         .def("flush_pipeline", &PySession::flush_pipeline)

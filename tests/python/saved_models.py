@@ -28,3 +28,15 @@ def save_model(nodes, inputs, outputs, initializers, path: Path, metadata=None, 
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path
+
+
+
+def save_qdq_conv(path: Path, y_scale: float, y_zp: int, zp_dtype="int8") -> Path:
+    """The shared QDQ conv (qdq_graph.py); its output attr reports INT8 (or UINT8) with `y_scale` / `y_zp`."""
+    _onnx()
+    import numpy as np
+    from qdq_graph import qdq_conv_graph
+
+    zp_type = np.dtype(zp_dtype).type
+    x_zp = 0 if zp_type is np.int8 else 128
+    return save_model(*qdq_conv_graph(1.0 / 64, x_zp, y_scale, y_zp, zp_type), path, name="qdq_conv")

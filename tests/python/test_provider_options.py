@@ -11,6 +11,7 @@ ALL_KEYS = [
     "layout", "zero_copy_layout", "max_queue_size", "threads_per_core", "submit_timeout_ms",
     "sequential_callbacks", "schedule", "tp_mode", "enable_pacing", "disable_dup_context", "custom_op_path",
     "custom_op_paths", "custom_op_default_path", "load_custom_ops_from_default_path", "runtime",
+    "output_dtype",
 ]
 
 ACCEPTED = [
@@ -26,6 +27,7 @@ ACCEPTED = [
     {"custom_op_paths": []}, {"custom_op_path": []}, {"custom_op_default_path": False},
     {"load_custom_ops_from_default_path": "no"},
     {"runtime": "emulator"}, {"runtime": "EMULATOR"},
+    {"output_dtype": "float32"},
 ]
 
 
@@ -272,6 +274,7 @@ def test_make_provider_options_defaults(ez):
         "enable_pacing": False,
         "disable_dup_context": False,
         "custom_op_default_path": False,
+        "output_dtype": "float32",
     }
 
 

@@ -1,5 +1,5 @@
 // The emulated NPU cores: one run per core at a time, AUTO takes an idle core, multi-core leases block the cores
-// they span, and mixed requests never deadlock.
+// they span, mixed requests never deadlock, and a run handed over at its modelled end queues the next one behind it.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -130,6 +130,39 @@ TEST(CoreScheduler, LeaseMovesOwnership)
     EXPECT_EQ(s.busy_cores(), 0x1u);
     b = CoreLease();
     EXPECT_EQ(s.busy_cores(), 0u);
+}
+
+TEST(CoreScheduler, ReleaseAtHandsTheCoreOverAtTheModelledEnd)
+{
+    CoreScheduler s(2);
+    CoreLease first = s.acquire(0x1);
+    EXPECT_LE(first.ready_at(), CoreLease::Clock::now());  // an idle core: ready at once
+    const auto end = CoreLease::Clock::now() + 50ms;
+    first.release_at(end);
+    EXPECT_EQ(s.busy_cores(), 0u);
+    // Granted at once (no waiting for the first run's thread), but the run starts at the first one's end.
+    CoreLease next = s.acquire(0x1);
+    EXPECT_EQ(next.ready_at(), end);
+    // A run that fails releases without an end: the reservation before it stands.
+    next.release();
+    EXPECT_EQ(s.acquire(0x1).ready_at(), end);
+    // Other cores are not reserved; a two-core run waits for the later of its cores.
+    EXPECT_LE(s.acquire(0x2).ready_at(), CoreLease::Clock::now());
+    EXPECT_EQ(s.acquire(0x3).ready_at(), end);
+}
+
+TEST(CoreScheduler, AutoPrefersTheCoreThatIsFreeFirst)
+{
+    CoreScheduler s(3);
+    const auto now = CoreLease::Clock::now();
+    s.acquire(0x1).release_at(now + 30ms);
+    s.acquire(0x2).release_at(now + 10ms);
+    s.acquire(0x4).release_at(now + 20ms);
+    CoreLease a = s.acquire(0);
+    EXPECT_EQ(a.cores(), 0x2u);
+    CoreLease b = s.acquire(0);
+    EXPECT_EQ(b.cores(), 0x4u);
+    EXPECT_EQ(b.ready_at(), now + 20ms);
 }
 
 TEST(CoreScheduler, SingleCorePlatformServesAutoOnCoreZero)

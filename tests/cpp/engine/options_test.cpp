@@ -84,6 +84,11 @@ std::vector<ErrorCase> error_cases() {
         {"runtime", I(1), "runtime must be 'vendor', 'emulator' or the path of an RKNN runtime library"},
         {"runtime", S("  "), "runtime must be 'vendor', 'emulator' or the path of an RKNN runtime library"},
         {"runtime", L({S("emulator")}), "runtime must be 'vendor', 'emulator' or the path of an RKNN runtime library"},
+        {"output_dtype", S("int8"), "Unknown output_dtype: int8, expected 'float32' or 'native'"},
+        {"output_dtype", S("float"), "Unknown output_dtype: float, expected 'float32' or 'native'"},
+        {"output_dtype", S(""), "Unknown output_dtype: , expected 'float32' or 'native'"},
+        {"output_dtype", I(1), "output_dtype must be a string ('float32' or 'native')"},
+        {"output_dtype", N(), "output_dtype must be a string ('float32' or 'native')"},
     };
     for (const char* key : {"sequential_callbacks", "enable_pacing", "disable_dup_context", "custom_op_default_path",
                             "load_custom_ops_from_default_path"}) {
@@ -118,6 +123,19 @@ TEST(ProviderOptions, DefaultsMatchTheContract) {
     EXPECT_FALSE(o.custom_op_default_path);
     EXPECT_FALSE(o.custom_ops_requested());
     EXPECT_EQ(o.runtime, "");
+    EXPECT_EQ(o.output_dtype, OutputDtype::Float32);
+}
+
+TEST(ProviderOptions, OutputDtypeIsTrimmedAndCaseInsensitiveAndNamesTheCallersType) {
+    EXPECT_EQ(parse1("output_dtype", S(" Native ")).output_dtype, OutputDtype::Native);
+    EXPECT_EQ(parse1("output_dtype", S("FLOAT32")).output_dtype, OutputDtype::Float32);
+    EXPECT_EQ(parse_output_dtype(S("native")), OutputDtype::Native);
+    OptionValue from_python = I(5);
+    from_python.type_name = "int";
+    EXPECT_EQ(message_of<InvalidArgument>([&] { parse_output_dtype(from_python); }),
+              "output_dtype must be a string ('float32' or 'native'), got int");
+    EXPECT_STREQ(output_dtype_name(OutputDtype::Native), "native");
+    EXPECT_STREQ(output_dtype_name(OutputDtype::Float32), "float32");
 }
 
 TEST(ProviderOptions, LayoutValuesAndAliasesAreTrimmedAndCaseInsensitive) {
@@ -236,9 +254,9 @@ TEST(ProviderOptions, UnknownKeyListsEveryAcceptedKey) {
               "Unknown provider_options key: layuot. Supported keys: layout, zero_copy_layout, max_queue_size, "
               "threads_per_core, submit_timeout_ms, sequential_callbacks, schedule, tp_mode, enable_pacing, "
               "disable_dup_context, custom_op_path, custom_op_paths, custom_op_default_path, "
-              "load_custom_ops_from_default_path, runtime");
+              "load_custom_ops_from_default_path, runtime, output_dtype");
     for (const std::string& key : provider_option_keys()) EXPECT_NE(msg.find(key), std::string::npos) << key;
-    EXPECT_EQ(provider_option_keys().size(), 15u);
+    EXPECT_EQ(provider_option_keys().size(), 16u);
     // Keys are case-sensitive, as in the contract.
     EXPECT_THROW(parse1("Layout", S("nchw")), InvalidArgument);
 }
@@ -267,6 +285,7 @@ TEST(ProviderOptions, EveryKeyParsesAValidValue) {
         {"custom_op_paths", L({})},
         {"custom_op_default_path", B(true)},
         {"runtime", S("emulator")},
+        {"output_dtype", S("native")},
     });
     EXPECT_EQ(o.layout, InputLayout::NHWC);
     EXPECT_EQ(o.zero_copy_layout, ZeroCopyLayout::Native);
@@ -280,6 +299,7 @@ TEST(ProviderOptions, EveryKeyParsesAValidValue) {
     EXPECT_EQ(o.custom_op_paths, std::vector<std::string>({"/p/librkcst_x.so"}));
     EXPECT_TRUE(o.custom_op_default_path);
     EXPECT_EQ(o.runtime, "emulator");
+    EXPECT_EQ(o.output_dtype, OutputDtype::Native);
     EXPECT_EQ(*parse1("tp_mode", S("0,1")).tp_mode, 3u);
 }
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -189,6 +190,45 @@ TEST_F(AsyncEngine, PacingSpacesSubmissionsWithoutRefusingThem) {
     for (RunFuture& f : fs) expect_reference(f.get());
     // Unpaced, five submissions into a queue of 8 return at once; paced, they are ~10 ms apart.
     EXPECT_GE(spent, std::chrono::milliseconds(30));
+}
+
+// IEEE 754 binary16 → float, written out so the check does not share the engine's or the emulator's conversion.
+float half_to_float(uint16_t h) {
+    const int sign = (h >> 15) ? -1 : 1;
+    const int exponent = (h >> 10) & 0x1f;
+    const int mantissa = h & 0x3ff;
+    if (exponent == 0) return sign * std::ldexp(static_cast<float>(mantissa), -24);
+    if (exponent == 31) return mantissa ? NAN : sign * INFINITY;
+    return sign * std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+}
+
+TEST_F(AsyncEngine, NativeOutputDtypeReturnsTheAttrTypeWithTheSameValues) {
+    auto s = open(schedule3());
+    ASSERT_EQ(s->outputs()[0].type, ElementType::Float16);  // a float model runs as fp16 on the NPU
+    const std::vector<Tensor> floats = s->run(views());
+    expect_reference(floats);
+    SubmitOptions native;
+    native.output_dtype = OutputDtype::Native;
+    for (const std::vector<Tensor>& halves : {s->run_with_options(views(), native), s->submit(views(), native).get()}) {
+        ASSERT_EQ(halves.size(), floats.size());
+        for (size_t o = 0; o < halves.size(); ++o) {
+            ASSERT_EQ(halves[o].type, ElementType::Float16);
+            ASSERT_EQ(halves[o].shape, floats[o].shape);
+            const size_t n = floats[o].nbytes / sizeof(float);
+            ASSERT_EQ(halves[o].nbytes, n * 2);
+            const auto* h = static_cast<const uint16_t*>(halves[o].data);
+            const auto* f = static_cast<const float*>(floats[o].data);
+            for (size_t i = 0; i < n; ++i) ASSERT_EQ(half_to_float(h[i]), f[i]) << "output " << o << " element " << i;
+        }
+    }
+    // The session default, and a run that asks for float32 back.
+    ProviderOptions o = schedule3();
+    o.output_dtype = OutputDtype::Native;
+    auto native_session = open(o);
+    EXPECT_EQ(native_session->run(views())[1].type, ElementType::Float16);
+    SubmitOptions as_float;
+    as_float.output_dtype = OutputDtype::Float32;
+    expect_reference(native_session->run_with_options(views(), as_float));
 }
 
 }  // namespace

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 import rknn_ctypes as R
-from emu_models import make_model, to_bytes, vi
+from emu_models import make_model, to_bytes
+from qdq_graph import qdq_conv_graph  # tests/python, put on sys.path by emu_models
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -18,24 +18,7 @@ Y_SCALE, Y_ZP = np.float32(0.05), 7
 
 
 def qdq_model(zp_type=np.int8, x_zp=X_ZP, y_zp=Y_ZP, extra_reader=False):
-    rng = np.random.default_rng(2)
-    wq = rng.integers(-127, 128, size=(4, 3, 3, 3), dtype=np.int8)
-    init = lambda name, v: numpy_helper.from_array(np.asarray(v), name)  # noqa: E731
-    inits = [init("xs", X_SCALE), init("xz", zp_type(x_zp)), init("wq", wq), init("ws", np.float32(0.01)),
-             init("wz", np.int8(0)), init("ys", Y_SCALE), init("yz", zp_type(y_zp))]
-    nodes = [
-        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
-        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
-        helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"]),
-        helper.make_node("Conv", ["xd", "wd"], ["c"], pads=[1, 1, 1, 1]),
-        helper.make_node("QuantizeLinear", ["c", "ys", "yz"], ["cq"]),
-        helper.make_node("DequantizeLinear", ["cq", "ys", "yz"], ["y"]),
-    ]
-    outputs = [vi("y", TensorProto.FLOAT, [1, 4, 6, 6])]
-    if extra_reader:  # x is also read by a float op: the input stays float
-        nodes.append(helper.make_node("Relu", ["x"], ["r"]))
-        outputs.append(vi("r", TensorProto.FLOAT, [1, 3, 6, 6]))
-    return make_model(nodes, [vi("x", TensorProto.FLOAT, [1, 3, 6, 6])], outputs, inits)
+    return make_model(*qdq_conv_graph(X_SCALE, x_zp, Y_SCALE, y_zp, zp_type, extra_reader))
 
 
 def reference(model, x):
