@@ -96,6 +96,9 @@ public:
 private:
     friend class ZeroCopyBackend;
     DeviceTensor() = default;
+    // A value of tensor `index` in `layout`, with the tensor's shape, type and attr; no memory yet.
+    static std::shared_ptr<DeviceTensor> describe(const std::shared_ptr<ZeroCopyBackend>& backend, IoKind kind,
+                                                  size_t index, ValueLayout layout);
     void allocate(const RknnLibrary& library, rknn_context ctx, uint64_t mem_flags);
     void mark_written(const std::shared_ptr<ZeroCopyBackend>& backend);
     struct Import {

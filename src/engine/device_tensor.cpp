@@ -8,6 +8,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "device_value_checks.hpp"
 #include "dma_heap.hpp"
 #include "ezrknn/errors.hpp"
 #include "ezrknn/io_binding.hpp"
@@ -20,11 +21,15 @@ namespace {
 
 std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
 
-const char* kind_name(IoKind kind) { return kind == IoKind::Input ? "input" : "output"; }
+}  // namespace
+
+namespace detail {
+
+const char* io_kind_name(IoKind kind) { return kind == IoKind::Input ? "input" : "output"; }
 
 void check_shape_and_type(const char* what, IoKind kind, const TensorDesc& desc, std::optional<ElementType> type,
                           const std::optional<std::vector<int64_t>>& shape) {
-    const std::string prefix = std::string(what) + " for " + kind_name(kind) + " '" + desc.name + "'";
+    const std::string prefix = std::string(what) + " for " + io_kind_name(kind) + " '" + desc.name + "'";
     if (shape && *shape != desc.shape) {
         throw InvalidArgument(prefix + " shape mismatch: expected " + shape_to_string(desc.shape) + ", got " +
                               shape_to_string(*shape));
@@ -35,7 +40,22 @@ void check_shape_and_type(const char* what, IoKind kind, const TensorDesc& desc,
     }
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::check_shape_and_type;
+
+std::shared_ptr<DeviceTensor> DeviceTensor::describe(const std::shared_ptr<ZeroCopyBackend>& backend, IoKind kind,
+                                                     size_t index, ValueLayout layout) {
+    const TensorDesc& desc = backend->desc(kind, index);
+    std::shared_ptr<DeviceTensor> t(new DeviceTensor());
+    t->library_ = backend->library_ptr();
+    t->shape_ = desc.shape;
+    t->type_ = desc.type;
+    t->attr_ = backend->attr(kind, index, layout);
+    t->layout_ = layout;
+    t->logical_nhwc_ = backend->logical_nhwc(kind, index);
+    return t;
+}
 
 std::shared_ptr<DeviceTensor> DeviceTensor::for_tensor(const std::shared_ptr<ZeroCopyBackend>& backend, IoKind kind,
                                                        const std::string& name, ValueLayout layout,
@@ -44,13 +64,7 @@ std::shared_ptr<DeviceTensor> DeviceTensor::for_tensor(const std::shared_ptr<Zer
     const size_t index = backend->index_of(kind, name);
     const TensorDesc& desc = backend->desc(kind, index);
     check_shape_and_type("OrtValue", kind, desc, type, shape);
-    std::shared_ptr<DeviceTensor> t(new DeviceTensor());
-    t->library_ = backend->library_ptr();
-    t->shape_ = desc.shape;
-    t->type_ = desc.type;
-    t->attr_ = backend->attr(kind, index, layout);
-    t->layout_ = layout;
-    t->logical_nhwc_ = backend->logical_nhwc(kind, index);
+    std::shared_ptr<DeviceTensor> t = describe(backend, kind, index, layout);
     t->size_ = detail::device_bytes(t->attr_);
     t->allocate(backend->library(), backend->handle(), mem_flags);
     t->allocated_by_ = backend;
@@ -120,14 +134,8 @@ std::shared_ptr<DeviceTensor> DeviceTensor::from_dmabuf(const std::shared_ptr<Ze
     const size_t index = backend->index_of(kind, name);
     const TensorDesc& desc = backend->desc(kind, index);
     check_shape_and_type("OrtValue from dmabuf", kind, desc, type, shape);
-    std::shared_ptr<DeviceTensor> t(new DeviceTensor());
-    t->library_ = backend->library_ptr();
-    t->shape_ = desc.shape;
-    t->type_ = desc.type;
-    t->attr_ = backend->attr(kind, index, layout);
-    t->layout_ = layout;
-    t->logical_nhwc_ = backend->logical_nhwc(kind, index);
-    const std::string what = std::string("ortvalue_from_dmabuf for ") + kind_name(kind) + " '" + desc.name + "'";
+    std::shared_ptr<DeviceTensor> t = describe(backend, kind, index, layout);
+    const std::string what = std::string("ortvalue_from_dmabuf for ") + detail::io_kind_name(kind) + " '" + desc.name + "'";
     const size_t needed = detail::device_bytes(t->attr_);
     if (size < needed) {
         throw InvalidArgument(what + ": size " + std::to_string(size) + " is smaller than the " +

@@ -8,10 +8,20 @@
 
 #include "ezrknn/errors.hpp"
 #include "ezrknn/session.hpp"
+#include "device_value_checks.hpp"
 #include "native_layout.hpp"
 
 namespace ezrknn {
 namespace {
+
+void check_room(const DeviceTensor& value, const rknn_tensor_attr& want, const std::string& name) {
+    const size_t need = detail::device_bytes(want);
+    if (value.device_bytes() < need) {
+        throw InvalidArgument("OrtValue buffer is too small for bound tensor '" + name + "': required " +
+                              std::to_string(need) + " bytes, got " + std::to_string(value.device_bytes()) +
+                              " bytes");
+    }
+}
 
 std::string trimmed_lower(const std::string& text) {
     size_t b = 0, e = text.size();
@@ -128,14 +138,7 @@ void IoBinding::bind_input(const std::string& name, const std::shared_ptr<Device
     const size_t i = backend_->index_of(IoKind::Input, name);
     const TensorDesc& d = backend_->desc(IoKind::Input, i);
     const std::string what = "OrtValue for input '" + d.name + "'";
-    if (value->shape() != d.shape) {
-        throw InvalidArgument(what + " shape mismatch: expected " + shape_to_string(d.shape) + ", got " +
-                              shape_to_string(value->shape()));
-    }
-    if (value->type() != d.type) {
-        throw InvalidArgument(what + " element type mismatch: expected " + element_type_name(d.type) + ", got " +
-                              element_type_name(value->type()));
-    }
+    detail::check_shape_and_type("OrtValue", IoKind::Input, d, value->type(), value->shape());
     const rknn_tensor_attr& want = backend_->attr(IoKind::Input, i, value->layout());
     if (std::string diff = layout_differences(want, value->attr()); !diff.empty()) {
         throw InvalidArgument(what + " native zero-copy layout mismatch: " + diff +
@@ -144,12 +147,7 @@ void IoBinding::bind_input(const std::string& name, const std::shared_ptr<Device
                               "'). Create the OrtValue with this consumer session/name/io_kind, or use a "
                               "copy/transpose path instead of binding the dmabuf directly.");
     }
-    const size_t need = detail::device_bytes(want);
-    if (value->device_bytes() < need) {
-        throw InvalidArgument("OrtValue buffer is too small for bound tensor '" + d.name + "': required " +
-                              std::to_string(need) + " bytes, got " + std::to_string(value->device_bytes()) +
-                              " bytes");
-    }
+    check_room(*value, want, d.name);
     value->import_into(backend_);  // a buffer without a dma-buf fd fails here, before any run
     inputs_[i] = value;
 }
@@ -158,23 +156,10 @@ void IoBinding::bind_output(const std::string& name, const std::shared_ptr<Devic
     if (!value) throw InvalidArgument("bind_ortvalue_output requires an RKNN OrtValue");
     const size_t o = backend_->index_of(IoKind::Output, name);
     const TensorDesc& d = backend_->desc(IoKind::Output, o);
-    const std::string what = "OrtValue for output '" + d.name + "'";
-    if (value->shape() != d.shape) {
-        throw InvalidArgument(what + " shape mismatch: expected " + shape_to_string(d.shape) + ", got " +
-                              shape_to_string(value->shape()));
-    }
-    if (value->type() != d.type) {
-        throw InvalidArgument(what + " element type mismatch: expected " + element_type_name(d.type) + ", got " +
-                              element_type_name(value->type()));
-    }
+    detail::check_shape_and_type("OrtValue", IoKind::Output, d, value->type(), value->shape());
     // An output buffer takes the layout the run writes in its declared `layout`, if it is large enough.
     const rknn_tensor_attr& want = backend_->attr(IoKind::Output, o, value->layout());
-    const size_t need = detail::device_bytes(want);
-    if (value->device_bytes() < need) {
-        throw InvalidArgument("OrtValue buffer is too small for bound tensor '" + d.name + "': required " +
-                              std::to_string(need) + " bytes, got " + std::to_string(value->device_bytes()) +
-                              " bytes");
-    }
+    check_room(*value, want, d.name);
     value->import_into(backend_);
     value->adopt(want, d.shape, d.type, backend_->logical_nhwc(IoKind::Output, o));
     if (!outputs_[o] && std::find(output_order_.begin(), output_order_.end(), o) == output_order_.end()) {
