@@ -30,9 +30,11 @@ public:
         std::unordered_map<size_t, QdqPattern> found;
         for (size_t i = 0; i < graph_.nodes.size(); ++i) {
             const onnx::Node& n = graph_.nodes[i];
-            if (!n.is_default_domain() || (n.op_type != "Conv" && n.op_type != "MatMul")) continue;
+            if (!n.is_default_domain()) continue;
             QdqPattern p;
-            if (match(n, p)) found.emplace(i, std::move(p));
+            const bool product = n.op_type == "Conv" || n.op_type == "MatMul";
+            const bool binary = n.op_type == "Add" || n.op_type == "Mul";
+            if ((product && match(n, p)) || (binary && match_binary(n, p))) found.emplace(i, std::move(p));
         }
         return found;
     }
@@ -70,27 +72,51 @@ private:
         return axis < 0 ? axis + rank : axis;
     }
 
+    // The QuantizeLinear (per tensor, explicit 8-bit zero point) that is the only reader of `y`, which is no graph
+    // output; nullptr otherwise.
+    const onnx::Node* only_quantize_reader(const std::string& y, size_t& q_index) const {
+        if (graph_outputs_.count(y)) return nullptr;
+        auto r = readers_.find(y);
+        if (r == readers_.end() || r->second != 1) return nullptr;
+        for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+            const onnx::Node& n = graph_.nodes[i];
+            if (n.is_default_domain() && n.op_type == "QuantizeLinear" && n.inputs.size() == 3 && n.inputs[0] == y &&
+                !n.inputs[2].empty() && n.outputs.size() == 1 && !n.outputs[0].empty()) {
+                q_index = i;
+                return per_tensor(n, DT::Undefined) ? &n : nullptr;
+            }
+        }
+        return nullptr;
+    }
+
+    // DQ(a), DQ(b) -> Add / Mul -> Q(y), all per tensor and of one 8-bit type: QLinearAdd / QLinearMul.
+    bool match_binary(const onnx::Node& op, QdqPattern& p) const {
+        if (op.outputs.size() != 1 || op.inputs.size() != 2) return false;
+        const onnx::Node* dq_a = producer(op.inputs[0], "DequantizeLinear");
+        const onnx::Node* dq_b = producer(op.inputs[1], "DequantizeLinear");
+        size_t q_index = 0;
+        const onnx::Node* q_y = only_quantize_reader(op.outputs[0], q_index);
+        if (!dq_a || !dq_b || !q_y) return false;
+        const onnx::Tensor* z = initializer(q_y->inputs[2]);
+        if (!per_tensor(*dq_a, z->data_type) || !per_tensor(*dq_b, z->data_type)) return false;
+        p.fused.name = op.name;
+        p.fused.op_type = op.op_type == "Add" ? "QLinearAdd" : "QLinearMul";
+        p.fused.inputs = {dq_a->inputs[0], dq_a->inputs[1], dq_a->inputs[2], dq_b->inputs[0],
+                          dq_b->inputs[1], dq_b->inputs[2], q_y->inputs[1],  q_y->inputs[2]};
+        p.fused.outputs = {q_y->outputs[0]};
+        p.quantize_node = q_index;
+        return true;
+    }
+
     bool match(const onnx::Node& op, QdqPattern& p) const {
         const bool conv = op.op_type == "Conv";
         if (op.outputs.size() != 1 || op.inputs.size() < 2 || (!conv && op.inputs.size() != 2)) return false;
-        const std::string& y = op.outputs[0];
-        if (graph_outputs_.count(y)) return false;
-        auto r = readers_.find(y);
-        if (r == readers_.end() || r->second != 1) return false;
         const onnx::Node* dq_x = producer(op.inputs[0], "DequantizeLinear");
         const onnx::Node* dq_w = producer(op.inputs[1], "DequantizeLinear");
         if (!dq_x || !dq_w || !per_tensor(*dq_x, DT::Undefined)) return false;
-        const onnx::Node* q_y = nullptr;
         size_t q_index = 0;
-        for (size_t i = 0; i < graph_.nodes.size() && !q_y; ++i) {
-            const onnx::Node& n = graph_.nodes[i];
-            if (n.is_default_domain() && n.op_type == "QuantizeLinear" && !n.inputs.empty() && n.inputs[0] == y &&
-                n.inputs.size() == 3 && !n.inputs[2].empty()) {
-                q_y = &n;
-                q_index = i;
-            }
-        }
-        if (!q_y || !per_tensor(*q_y, DT::Undefined)) return false;
+        const onnx::Node* q_y = only_quantize_reader(op.outputs[0], q_index);
+        if (!q_y) return false;
 
         // Weights: an 8-bit initializer, per tensor or per output channel.
         const onnx::Tensor* w = initializer(dq_w->inputs[0]);
