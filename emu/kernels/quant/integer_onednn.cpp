@@ -30,8 +30,36 @@ struct ProductSpec {
     size_t primitive_scratch = 0;
     const void* weight_data = nullptr;
     int64_t outer = 1, positions = 1, channels = 1;  // dst is [outer, positions, channels]
-    bool channels_first = false;                     // y is [outer, channels, positions]
+    // When set, y is channels-first: the requantized rows land channels-last in scratch and a reorder writes y.
+    memory::desc y_channels_last, y_user;
 };
+
+// The requantization of channels-last rows, where consecutive elements have consecutive channels: it vectorizes,
+// so it is cloned per ISA.
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_u8(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, uint8_t* y, int64_t rows,
+    int64_t channels) {
+    write_products<uint8_t>(acc, bias, multiplier, y_zp, y, 1, rows, channels, false);
+}
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_s8(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int8_t* y, int64_t rows,
+    int64_t channels) {
+    write_products<int8_t>(acc, bias, multiplier, y_zp, y, 1, rows, channels, false);
+}
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_s32(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int32_t* y, int64_t rows,
+    int64_t channels) {
+    write_products<int32_t>(acc, bias, multiplier, y_zp, y, 1, rows, channels, false);
+}
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, uint8_t* y, int64_t r, int64_t c) {
+    write_rows_u8(acc, bias, m, zp, y, r, c);
+}
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int8_t* y, int64_t r, int64_t c) {
+    write_rows_s8(acc, bias, m, zp, y, r, c);
+}
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int32_t* y, int64_t r, int64_t c) {
+    write_rows_s32(acc, bias, m, zp, y, r, c);
+}
 
 class OnednnIntegerKernel final : public IntegerProductKernel {
 public:
@@ -46,6 +74,11 @@ public:
             src_reorder_ = dnnl::reorder(rpd);
             pad = std::max(pad, rpd.scratchpad_desc().get_size());
         }
+        if (s_.y_user) {
+            dnnl::reorder::primitive_desc rpd(eng, s_.y_channels_last, eng, s_.y_user, reorder_attr);
+            y_reorder_ = dnnl::reorder(rpd);
+            pad = std::max(pad, rpd.scratchpad_desc().get_size());
+        }
         // Scratch: the reordered x, the int32 sums, oneDNN's scratchpad, zero points and multipliers.
         const auto c = static_cast<size_t>(s_.channels);
         src_offset_ = 0;
@@ -53,7 +86,8 @@ public:
         pad_offset_ = dst_offset_ + align_up(s_.dst.get_size());
         zp_offset_ = pad_offset_ + align_up(pad);
         mult_offset_ = zp_offset_ + align_up(c * sizeof(int32_t));
-        scratch_bytes_ = mult_offset_ + align_up(c * sizeof(float));
+        rows_offset_ = mult_offset_ + align_up(c * sizeof(float));
+        scratch_bytes_ = rows_offset_ + (s_.y_user ? align_up(s_.y_channels_last.get_size()) : 0);
         pad_md_ = memory::desc({static_cast<memory::dim>(pad)}, memory::data_type::u8, tag::a);
         zp_md_ = memory::desc({1}, memory::data_type::s32, tag::a);
 
@@ -92,6 +126,12 @@ public:
                      {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, st->zp.get()}}};
         st->reorder_args = {{{DNNL_ARG_FROM, st->src_user.get()}, {DNNL_ARG_TO, st->src.get()},
                              {DNNL_ARG_SCRATCHPAD, st->pad.get()}}};
+        if (s_.y_user) {
+            st->y_rows = memory(s_.y_channels_last, eng, DNNL_MEMORY_NONE);
+            st->y = memory(s_.y_user, eng, DNNL_MEMORY_NONE);
+            st->y_args = {{{DNNL_ARG_FROM, st->y_rows.get()}, {DNNL_ARG_TO, st->y.get()},
+                           {DNNL_ARG_SCRATCHPAD, st->pad.get()}}};
+        }
         return st;
     }
 
@@ -113,34 +153,38 @@ public:
         onednn::execute(s_.primitive, *ctx.stream, st.args.data(), 5, "int8 product");
         ctx.stream->wait();
         const auto* bias = bias_ >= 0 ? static_cast<const int32_t*>(ctx.inputs[bias_]) : nullptr;
+        void* rows = s_.y_user ? scratch + rows_offset_ : ctx.outputs[0];
+        const int64_t n = s_.outer * s_.positions;
         switch (in_.y_dtype) {
-            case DT::Uint8: finish(acc, bias, multiplier, y_zp, static_cast<uint8_t*>(ctx.outputs[0])); break;
-            case DT::Int8: finish(acc, bias, multiplier, y_zp, static_cast<int8_t*>(ctx.outputs[0])); break;
-            default: finish(acc, bias, multiplier, y_zp, static_cast<int32_t*>(ctx.outputs[0])); break;
+            case DT::Uint8: write_rows(acc, bias, multiplier, y_zp, static_cast<uint8_t*>(rows), n, s_.channels); break;
+            case DT::Int8: write_rows(acc, bias, multiplier, y_zp, static_cast<int8_t*>(rows), n, s_.channels); break;
+            default: write_rows(acc, bias, multiplier, y_zp, static_cast<int32_t*>(rows), n, s_.channels); break;
+        }
+        if (s_.y_user) {
+            st.y_rows.set_data_handle(rows);
+            st.y.set_data_handle(ctx.outputs[0]);
+            onednn::execute(y_reorder_, *ctx.stream, st.y_args.data(), 3, "int8 output reorder");
+            ctx.stream->wait();
         }
     }
 
 private:
     struct State final : KernelState {
-        memory src_user, src, weights, dst, pad, zp;
+        memory src_user, src, weights, dst, pad, zp, y_rows, y;
         int32_t x_zp = 0;
         std::array<dnnl_exec_arg_t, 5> args{};
-        std::array<dnnl_exec_arg_t, 3> reorder_args{};
+        std::array<dnnl_exec_arg_t, 3> reorder_args{}, y_args{};
     };
-
-    template <class Y>
-    void finish(const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, Y* y) const {
-        write_products<Y>(acc, bias, multiplier, y_zp, y, s_.outer, s_.positions, s_.channels, s_.channels_first);
-    }
 
     ProductSpec s_;
     IntegerOperands in_;
     int bias_;
-    dnnl::reorder src_reorder_;
+    dnnl::reorder src_reorder_, y_reorder_;
     memory::desc pad_md_, zp_md_;
     std::shared_ptr<const AlignedBuffer> packed_;
     const void* weights_ = nullptr;
-    size_t src_offset_ = 0, dst_offset_ = 0, pad_offset_ = 0, zp_offset_ = 0, mult_offset_ = 0, scratch_bytes_ = 0;
+    size_t src_offset_ = 0, dst_offset_ = 0, pad_offset_ = 0, zp_offset_ = 0, mult_offset_ = 0, rows_offset_ = 0;
+    size_t scratch_bytes_ = 0;
 };
 
 dnnl::primitive_attr product_attr() {
@@ -190,7 +234,9 @@ std::unique_ptr<Kernel> make_onednn_integer_conv(const IntConvGeometry& g, const
         s.outer = g.batch;
         s.positions = win.out_size();
         s.channels = g.out_channels;
-        s.channels_first = true;
+        const memory::data_type y_type = in.y_dtype == DT::Int32 ? memory::data_type::s32 : dnnl_type(in.y_dtype);
+        s.y_channels_last = memory::desc(onednn::to_dims(dst), y_type, kChannelsLast[r - 1]);
+        s.y_user = memory::desc(onednn::to_dims(dst), y_type, onednn::plain_tag(dst.size()));
         return std::make_unique<OnednnIntegerKernel>(std::move(s), in, bias);
     } catch (const dnnl::error&) {
         return nullptr;  // no int8 implementation for this geometry: the exact kernel takes it

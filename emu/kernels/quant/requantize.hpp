@@ -18,7 +18,7 @@ inline float requant_multiplier(float input_scale, float weight_scale, float out
 }
 
 // Round half to even by the float adder: exact for |v| < 2^22; larger values saturate anyway (|q| <= 2^16).
-inline float round_half_even_float(float v) {
+[[gnu::always_inline]] inline float round_half_even_float(float v) {
     constexpr float magic = 12582912.0f;  // 1.5 * 2^23
     constexpr float limit = 4194304.0f;   // 2^22
     v = v < -limit ? -limit : v;
@@ -26,18 +26,19 @@ inline float round_half_even_float(float v) {
     return (v + magic) - magic;
 }
 
-// Saturating conversion of a rounded float (NaN gives the type's minimum, as above).
+// Saturating conversion of a rounded float (NaN gives the type's minimum, as above). Converted through int32 and
+// written as selects, so that loops over it vectorize.
 template <class Q>
-inline Q saturate(float r) {
+[[gnu::always_inline]] inline Q saturate(float r) {
     constexpr float lo = static_cast<float>(std::numeric_limits<Q>::min());
     constexpr float hi = static_cast<float>(std::numeric_limits<Q>::max());
-    r = r >= lo ? r : lo;
+    r = r >= lo ? r : lo;  // written so that NaN saturates to lo
     r = r > hi ? hi : r;
-    return static_cast<Q>(r);
+    return static_cast<Q>(static_cast<int32_t>(r));
 }
 
 template <class Q>
-inline Q requantize(int32_t acc, float multiplier, int32_t zero_point) {
+[[gnu::always_inline]] inline Q requantize(int32_t acc, float multiplier, int32_t zero_point) {
     return saturate<Q>(round_half_even_float(static_cast<float>(acc) * multiplier) + static_cast<float>(zero_point));
 }
 
