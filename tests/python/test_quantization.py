@@ -171,3 +171,17 @@ def test_normal_algorithm_is_accepted_and_report_needs_a_quantized_build(model_p
     rknn.build(do_quantization=False)
     with pytest.raises(RuntimeError, match="no quantized build"):
         rknn.accuracy_report()
+
+
+def test_an_opset_11_model_is_converted_to_opset_13_for_per_channel_weights(model_path, tmp_path):
+    """Per-channel weights need DequantizeLinear's axis (opset 13); PP-OCR's models are opset 11 and 12."""
+    old = onnx.load(str(model_path))
+    old.opset_import[0].version = 11
+    path = tmp_path / "opset11.onnx"
+    onnx.save(old, str(path))
+    rknn = built(path, samples(), quantized_method="channel")
+    model = rknn._built
+    assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [13]
+    assert any(n.op_type == "DequantizeLinear" and any(a.name == "axis" for a in n.attribute) for n in model.graph.node)
+    onnx.checker.check_model(model)
+    assert min(rknn.accuracy_report().values()) > 0.98
