@@ -26,11 +26,12 @@ struct QdqPattern {
 // In each pattern a Relu or Clip may sit between the op and its QuantizeLinear when the QuantizeLinear's saturation
 // already does its clamping (onnxruntime's ReluQuantFusion / ClipQuantFusion conditions): it is dropped.
 //
-// Conv / MatMul / Add / Mul node index -> its pattern. A pattern needs: x and y quantized per tensor with explicit 8-bit zero
-// points; weights, scales and zero points that are initializers; 8-bit weights quantized per tensor or per output
-// channel (Conv axis 0, 2-D MatMul axis 1); a bias, if any, dequantized from int32 with zero point 0 (its scale is
-// taken to be x_scale * w_scale, as onnxruntime's fusion assumes); and the QuantizeLinear as the only reader of the
-// op's output, which is no graph output. Anything else keeps running DequantizeLinear -> float op -> QuantizeLinear.
+// Conv / MatMul / Add / Mul node index -> its pattern. A Conv / MatMul pattern needs: x and y quantized per tensor
+// with explicit 8-bit zero points; weights, scales and zero points that are initializers; 8-bit weights quantized
+// per tensor or per output channel (Conv axis 0, 2-D MatMul axis 1); a bias, if any, dequantized from int32 with
+// zero point 0 (its scale is taken to be x_scale * w_scale, as onnxruntime's fusion assumes); and the QuantizeLinear
+// as the only reader of the op's output, which is no graph output. Anything else keeps running DequantizeLinear ->
+// float op -> QuantizeLinear.
 std::unordered_map<size_t, QdqPattern> find_qdq_patterns(const onnx::Graph& graph);
 
 }  // namespace ezemu::graph

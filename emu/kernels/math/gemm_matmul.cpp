@@ -225,7 +225,8 @@ MatMulGeometry matmul_geometry(KernelContext& ctx, size_t a_index, size_t b_inde
     if (b[b.size() - 2] != g.k) ctx.fail("inner dims differ: A " + shape_to_string(A) + ", B " + shape_to_string(B));
     const Shape a_lead(a.begin(), a.end() - 2), b_lead(b.begin(), b.end() - 2);
     std::optional<Shape> batch = broadcast_shapes(a_lead, b_lead);
-    if (!batch) ctx.fail("batch dims of A " + shape_to_string(A) + " and B " + shape_to_string(B) + " do not broadcast");
+    if (!batch)
+        ctx.fail("batch dims of A " + shape_to_string(A) + " and B " + shape_to_string(B) + " do not broadcast");
     g.batch = *batch;
     g.a_batch = Shape(g.batch.size() - a_lead.size(), 1);
     g.a_batch.insert(g.a_batch.end(), a_lead.begin(), a_lead.end());

@@ -101,8 +101,7 @@ public:
                     int32_t* acc = accs + static_cast<size_t>(omp_get_thread_num()) * acc_stride;
                     for (int64_t j = 0; j < pb; ++j) acc[j] = bias[m];
                     quant::accumulate_rows(acc, weights + m * K, col + p0, K, P, pb);
-                    quant::write_products<Y>(acc, nullptr, multiplier + m, y_zp, y + (n * M + m) * P + p0, 1, pb, 1,
-                                             false);
+                    quant::write_products<Y>(acc, nullptr, multiplier + m, y_zp, y + (n * M + m) * P + p0, pb, 1);
                 }
             }
     }
@@ -152,7 +151,8 @@ std::unique_ptr<Kernel> make_for_types(const IntConvGeometry& g, const IntegerOp
                                        const KernelContext& ctx) {
     const int t = ctx.options().intra_op_threads;
     if (in.x_dtype == DT::Uint8) {
-        if (in.w_dtype == DT::Uint8) return std::make_unique<IntegerConvKernel<uint8_t, uint8_t, Y>>(g, in, bias, t, ctx);
+        if (in.w_dtype == DT::Uint8)
+            return std::make_unique<IntegerConvKernel<uint8_t, uint8_t, Y>>(g, in, bias, t, ctx);
         return std::make_unique<IntegerConvKernel<uint8_t, int8_t, Y>>(g, in, bias, t, ctx);
     }
     if (in.w_dtype == DT::Uint8) return std::make_unique<IntegerConvKernel<int8_t, uint8_t, Y>>(g, in, bias, t, ctx);

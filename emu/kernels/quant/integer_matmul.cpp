@@ -79,7 +79,7 @@ public:
                 for (int64_t k = 0; k < K; ++k)
                     arow[k] = static_cast<int16_t>(static_cast<int32_t>(aa[i * K + k]) - a_zp);
                 quant::accumulate_rows(acc, arow, bq, K, N, N);
-                quant::write_products<Y>(acc, nullptr, multiplier, y_zp, yy + i * N, 1, 1, N, false);
+                quant::write_products<Y>(acc, nullptr, multiplier, y_zp, yy + i * N, 1, N);
             }
         });
     }

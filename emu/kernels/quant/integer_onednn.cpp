@@ -2,7 +2,7 @@
 // int8_backend.hpp). oneDNN computes the int32 sums of (x - x_zero_point) * w, with x's zero point passed at run
 // time and w's zero points 0; the bias and the requantization stay ours (integer_output.hpp), because oneDNN's
 // output scaling rounds differently from onnxruntime's rule. The convolution runs channels-last: x is reordered in,
-// and the requantization writes NCHW.
+// the requantization runs on the channels-last rows and a reorder writes NCHW.
 #include <array>
 #include <cstring>
 
@@ -39,17 +39,17 @@ struct ProductSpec {
 __attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_u8(
     const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, uint8_t* y, int64_t rows,
     int64_t channels) {
-    write_products<uint8_t>(acc, bias, multiplier, y_zp, y, 1, rows, channels, false);
+    write_products<uint8_t>(acc, bias, multiplier, y_zp, y, rows, channels);
 }
 __attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_s8(
     const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int8_t* y, int64_t rows,
     int64_t channels) {
-    write_products<int8_t>(acc, bias, multiplier, y_zp, y, 1, rows, channels, false);
+    write_products<int8_t>(acc, bias, multiplier, y_zp, y, rows, channels);
 }
 __attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_s32(
     const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int32_t* y, int64_t rows,
     int64_t channels) {
-    write_products<int32_t>(acc, bias, multiplier, y_zp, y, 1, rows, channels, false);
+    write_products<int32_t>(acc, bias, multiplier, y_zp, y, rows, channels);
 }
 void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, uint8_t* y, int64_t r, int64_t c) {
     write_rows_u8(acc, bias, m, zp, y, r, c);

@@ -52,7 +52,8 @@ struct AddRule {
           k(static_cast<float>(zy) - std::fma(ra, static_cast<float>(za), rb * static_cast<float>(zb))) {}
     template <class Q>
     Q apply(int32_t a, int32_t b) const {
-        return saturate<Q>(round_half_even_float(std::fma(ra, static_cast<float>(a), std::fma(rb, static_cast<float>(b), k))));
+        const float inner = std::fma(rb, static_cast<float>(b), k);
+        return saturate<Q>(round_half_even_float(std::fma(ra, static_cast<float>(a), inner)));
     }
 };
 
