@@ -223,3 +223,44 @@ def test_qdq_add_and_mul_broadcast_like_onnxruntime(emu, op, dtype, b_shape):
     step = 0.013 if op == "Add" else 0.0021
     assert np.abs(got - want).max() <= step * 1.001
     assert np.count_nonzero(got != want) <= want.size // 200
+
+
+def qdq_unfused_model(op, inputs, shape, out_shape, attrs, out_scale):
+    """DQ(x...) -> op -> Q: ops the emulator runs in float between the Q/DQ nodes while onnxruntime fuses most of
+    them into its QLinear contrib ops (QLinearConcat, QLinearAveragePool, QLinearGlobalAveragePool, lookup-table
+    Sigmoid / HardSigmoid / LeakyRelu)."""
+    inits = [init("ys", np.float32(out_scale)), init("yz", np.int8(-3))]
+    nodes, ins = [], []
+    for i in range(inputs):
+        inits += [init(f"s{i}", np.float32(0.013 + 0.004 * i)), init(f"z{i}", np.int8(5 - 7 * i))]
+        nodes.append(helper.make_node("DequantizeLinear", [f"x{i}", f"s{i}", f"z{i}"], [f"d{i}"]))
+        ins.append(vi(f"x{i}", TensorProto.INT8, shape))
+    nodes += [helper.make_node(op, [f"d{i}" for i in range(inputs)], ["c"], **attrs),
+              helper.make_node("QuantizeLinear", ["c", "ys", "yz"], ["y"])]
+    return make_model(nodes, ins, [vi("y", TensorProto.INT8, out_shape)], inits, metadata=EXACT)
+
+
+UNFUSED = [
+    ("Concat", 2, [4, 32, 32, 32], [4, 64, 32, 32], {"axis": 1}, 0.021, 0),
+    ("MaxPool", 1, [1, 8, 32, 32], [1, 8, 16, 16], {"kernel_shape": [2, 2], "strides": [2, 2]}, 0.021, 0),
+    ("GlobalAveragePool", 1, [64, 512, 7, 7], [64, 512, 1, 1], {}, 0.021, 0),
+    ("Sigmoid", 1, [4, 64, 32, 32], [4, 64, 32, 32], {}, 0.004, 0),
+    ("HardSigmoid", 1, [1, 8, 32, 32], [1, 8, 32, 32], {}, 0.004, 0),
+    ("LeakyRelu", 1, [1, 8, 32, 32], [1, 8, 32, 32], {"alpha": 0.1}, 0.021, 0),
+    # onnxruntime's QLinearAveragePool rounds its int32 window sums its own way: measured 32 of 131,072 one step off.
+    ("AveragePool", 1, [4, 32, 64, 64], [4, 32, 32, 32],
+     {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}, 0.021, 64),
+]
+
+
+@pytest.mark.parametrize("op,inputs,shape,out_shape,attrs,out_scale,allowed", UNFUSED, ids=[c[0] for c in UNFUSED])
+def test_qdq_ops_without_integer_kernels_match_onnxruntime(emu, op, inputs, shape, out_shape, attrs, out_scale,
+                                                           allowed):
+    model = qdq_unfused_model(op, inputs, shape, out_shape, attrs, out_scale)
+    rng = np.random.default_rng(41)
+    xs = [rng.integers(-128, 128, size=shape).astype(np.int8) for _ in range(inputs)]
+    want = run_ort(model, {f"x{i}": x for i, x in enumerate(xs)})[0]
+    got = emu.open(to_bytes(model)).infer(*xs, want_float=False)[0].reshape(want.shape)
+    diff = np.abs(got.astype(np.int32) - want.astype(np.int32))
+    assert diff.max() <= (1 if allowed else 0)
+    assert np.count_nonzero(diff) <= allowed
