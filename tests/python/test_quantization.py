@@ -185,3 +185,23 @@ def test_an_opset_11_model_is_converted_to_opset_13_for_per_channel_weights(mode
     assert any(n.op_type == "DequantizeLinear" and any(a.name == "axis" for a in n.attribute) for n in model.graph.node)
     onnx.checker.check_model(model)
     assert min(rknn.accuracy_report().values()) > 0.98
+
+
+def test_weights_in_constant_nodes_are_quantized_too(model_path, tmp_path):
+    """paddle2onnx (PP-OCR) keeps every weight in a Constant node: they must become int8 weights like initializers."""
+    model = onnx.load(str(model_path))
+    constants = []
+    for t in list(model.graph.initializer):
+        constants.append(helper.make_node("Constant", [], [t.name], value=t))
+    del model.graph.initializer[:]
+    nodes = constants + list(model.graph.node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    path = tmp_path / "constants.onnx"
+    onnx.save(model, str(path))
+    q = built(path, samples())._built
+    inits = {t.name: numpy_helper.to_array(t) for t in q.graph.initializer}
+    int8_weights = [inits[n.input[0]] for n in q.graph.node
+                    if n.op_type == "DequantizeLinear" and n.input[0] in inits and inits[n.input[0]].ndim == 4]
+    assert len(int8_weights) == 2 and all(w.dtype == np.int8 for w in int8_weights)
+    assert not any(n.op_type == "Constant" for n in q.graph.node)
