@@ -2,8 +2,6 @@
 // the int32 bias; ConvInteger returns the accumulators, QLinearConv requantizes them (requantize.hpp). Padding taps
 // hold the real value 0, so they add nothing. With VNNI, oneDNN computes the sums (integer_onednn.cpp); otherwise
 // the exact kernel here lowers each group to im2col and an integer GEMM, on the emulator's intra-op threads.
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -13,6 +11,7 @@
 #include "kernels/quant/integer_conv.hpp"
 #include "kernels/quant/integer_gemm.hpp"
 #include "kernels/quant/integer_output.hpp"
+#include "kernels/quant/intra_op_threads.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {
@@ -94,11 +93,13 @@ public:
             for (int64_t grp = 0; grp < g_.groups; ++grp) {
                 im2col(x + (n * g_.in_channels + grp * cg) * plane, cg, x_zp, col);
                 // Each (row, column block) is independent; the threads share the rows of the group.
+#ifdef _OPENMP
 #pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1 && mg * blocks > 1)
+#endif
                 for (int64_t task = 0; task < mg * blocks; ++task) {
                     const int64_t m = grp * mg + task / blocks, p0 = (task % blocks) * kColumnBlock;
                     const int64_t pb = std::min(kColumnBlock, P - p0);
-                    int32_t* acc = accs + static_cast<size_t>(omp_get_thread_num()) * acc_stride;
+                    int32_t* acc = accs + static_cast<size_t>(quant::intra_op_thread()) * acc_stride;
                     for (int64_t j = 0; j < pb; ++j) acc[j] = bias[m];
                     quant::accumulate_rows(acc, weights + m * K, col + p0, K, P, pb);
                     quant::write_products<Y>(acc, nullptr, multiplier + m, y_zp, y + (n * M + m) * P + p0, pb, 1);

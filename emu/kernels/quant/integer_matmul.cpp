@@ -3,8 +3,6 @@
 // and scale may be per column (one per N, as onnxruntime accepts); a's are per tensor. With VNNI and a constant,
 // symmetric b shared by the batch, oneDNN computes the sums (integer_onednn.cpp); otherwise the exact kernel here
 // does, on the emulator's intra-op threads.
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -15,6 +13,7 @@
 #include "kernels/quant/integer_conv.hpp"
 #include "kernels/quant/integer_gemm.hpp"
 #include "kernels/quant/integer_output.hpp"
+#include "kernels/quant/intra_op_threads.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {
@@ -70,9 +69,11 @@ public:
             }
             const A* aa = a + a_matrix * M * K;
             Y* yy = y + entry * M * N;
+#ifdef _OPENMP
 #pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1 && M > 1)
+#endif
             for (int64_t i = 0; i < M; ++i) {
-                const auto t = static_cast<size_t>(omp_get_thread_num());
+                const auto t = static_cast<size_t>(quant::intra_op_thread());
                 int32_t* acc = accs + t * acc_stride;
                 int16_t* arow = rows + t * row_stride;
                 std::fill(acc, acc + N, 0);

@@ -13,14 +13,25 @@ namespace {
 
 using DT = onnx::DataType;
 
-// One row of the broadcast walk. Cloned per ISA: the rule's fused multiply-adds are one instruction with FMA
-// (haswell and later) and a libm call without it; both give the same bits.
 template <class Rule, class Q>
-__attribute__((target_clones("arch=haswell", "default"))) void binary_row(const Rule& rule, const Q* a, bool a_scalar,
-                                                                           const Q* b, bool b_scalar, Q* y,
-                                                                           int64_t n) {
+[[gnu::always_inline]] inline void binary_row(const Rule& rule, const Q* a, bool a_scalar, const Q* b, bool b_scalar,
+                                              Q* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] = rule.template apply<Q>(a[a_scalar ? 0 : i], b[b_scalar ? 0 : i]);
 }
+
+// One row of the broadcast walk per rule and type. Cloned per ISA: the rules' fused multiply-adds are one
+// instruction with FMA (haswell and later) and a libm call without it; both give the same bits.
+#define EZEMU_BINARY_ROW(Rule, Q)                                                                                   \
+    __attribute__((target_clones("arch=haswell", "default"))) void row(const quant::Rule& rule, const Q* a,         \
+                                                                        bool a_scalar, const Q* b, bool b_scalar,    \
+                                                                        Q* y, int64_t n) {                           \
+        binary_row(rule, a, a_scalar, b, b_scalar, y, n);                                                          \
+    }
+EZEMU_BINARY_ROW(AddRule, int8_t)
+EZEMU_BINARY_ROW(AddRule, uint8_t)
+EZEMU_BINARY_ROW(MulRule, int8_t)
+EZEMU_BINARY_ROW(MulRule, uint8_t)
+#undef EZEMU_BINARY_ROW
 
 template <class Rule, class Q>
 class QLinearBinaryKernel final : public Kernel {
@@ -40,7 +51,7 @@ public:
         const auto* b = static_cast<const Q*>(ctx.inputs[3]);
         auto* y = static_cast<Q*>(ctx.outputs[0]);
         walk_.for_each_row([&](int64_t ao, int64_t bo, int64_t yo) {
-            binary_row<Rule, Q>(rule, a + ao, walk_.a_inner_scalar, b + bo, walk_.b_inner_scalar, y + yo, walk_.inner);
+            row(rule, a + ao, walk_.a_inner_scalar, b + bo, walk_.b_inner_scalar, y + yo, walk_.inner);
         });
     }
 

@@ -51,7 +51,7 @@ struct AddRule {
         : ra(sa / sy), rb(sb / sy),
           k(static_cast<float>(zy) - std::fma(ra, static_cast<float>(za), rb * static_cast<float>(zb))) {}
     template <class Q>
-    Q apply(int32_t a, int32_t b) const {
+    [[gnu::always_inline]] Q apply(int32_t a, int32_t b) const {
         const float inner = std::fma(rb, static_cast<float>(b), k);
         return saturate<Q>(round_half_even_float(std::fma(ra, static_cast<float>(a), inner)));
     }
@@ -65,7 +65,7 @@ struct MulRule {
     MulRule(float sa, int32_t za_, float sb, int32_t zb_, float sy, int32_t zy_)
         : r(requant_multiplier(sa, sb, sy)), za(za_), zb(zb_), zy(static_cast<float>(zy_)) {}
     template <class Q>
-    Q apply(int32_t a, int32_t b) const {
+    [[gnu::always_inline]] Q apply(int32_t a, int32_t b) const {
         return saturate<Q>(round_half_even_float(r * static_cast<float>((a - za) * (b - zb)) + zy));
     }
 };

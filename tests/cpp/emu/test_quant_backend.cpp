@@ -20,7 +20,11 @@ Int8Backend expected_backend() {
     const std::string isa = cap ? cap : "";
     if (isa == "AVX2" || isa == "AVX512_CORE" || isa == "AVX" || isa == "SSE41") return Int8Backend::Exact;
     __builtin_cpu_init();
+#if defined(__clang__)
+    const bool vnni = __builtin_cpu_supports("avx512vnni");  // clang 14 has no "avxvnni" feature name
+#else
     const bool vnni = __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
+#endif
     return vnni ? Int8Backend::OnednnVnni : Int8Backend::Exact;
 }
 
