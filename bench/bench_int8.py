@@ -4,8 +4,10 @@
 The ResNet-18-like and MobileNetV2-like networks of tools/model_zoo.py are quantized once by the model-preparation
 helper (per-channel int8 weights, int8 activations, min/max on 16 random inputs) into <out>/bench_int8/. Each engine
 then runs in its own child process: the emulator through its C ABI (librknnrt_emu.so of EZRKNN_BUILD_DIR, ctypes;
-intra-op threads from EZRKNN_EMU_THREADS), ORT with intra_op_num_threads. The table shows median latencies and
-the ratio emulator/ORT at 1 and 2 threads.
+intra-op threads from EZRKNN_EMU_THREADS), ORT with intra_op_num_threads. The emulator runs twice: as the CPU
+allows (oneDNN computes int8 Conv/MatMul where it has VNNI) and with oneDNN capped at AVX2 (DNNL_MAX_CPU_ISA), which
+takes the exact kernels a CPU without VNNI runs. The table shows median latencies and the ratios emulator/ORT at
+1 and 2 threads.
 """
 from __future__ import annotations
 
@@ -84,9 +86,9 @@ def child(engine: str, model: str, threads: int, runs: int, warmup: int) -> None
     print(json.dumps({"median_ms": statistics.median(times)}))
 
 
-def measure(engine: str, model: Path, threads: int, runs: int, warmup: int) -> dict:
+def measure(engine: str, model: Path, threads: int, runs: int, warmup: int, env: dict | None = None) -> dict:
     cmd = [sys.executable, __file__, "--child", engine, str(model), str(threads), str(runs), str(warmup)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})})
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -103,13 +105,14 @@ def main() -> int:
                         default=Path(os.environ.get("EZRKNN_BUILD_DIR", "build/release")) / "models" / "bench_int8")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"{'model':<20} {'thr':>3} {'emu ms':>9} {'ort ms':>9} {'emu/ort':>8}")
+    print(f"{'model':<20} {'thr':>3} {'emu ms':>9} {'exact ms':>9} {'ort ms':>9} {'emu/ort':>8} {'exact/ort':>9}")
     for name, path in quantized_models(args.out).items():
         for threads in args.threads:
-            emu = measure("emulator", path, threads, args.runs, args.warmup)
-            ref = measure("ort", path, threads, args.runs, args.warmup)
-            print(f"{name:<20} {threads:>3} {emu['median_ms']:>9.2f} {ref['median_ms']:>9.2f} "
-                  f"{emu['median_ms'] / ref['median_ms']:>8.2f}", flush=True)
+            emu = measure("emulator", path, threads, args.runs, args.warmup)["median_ms"]
+            exact = measure("emulator", path, threads, args.runs, args.warmup, {"DNNL_MAX_CPU_ISA": "AVX2"})["median_ms"]
+            ref = measure("ort", path, threads, args.runs, args.warmup)["median_ms"]
+            print(f"{name:<20} {threads:>3} {emu:>9.2f} {exact:>9.2f} {ref:>9.2f} {emu / ref:>8.2f} {exact / ref:>9.2f}",
+                  flush=True)
     return 0
 
 

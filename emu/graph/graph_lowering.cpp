@@ -208,6 +208,7 @@ private:
             g_.steps.back().replaceable = false;           // a custom Conv / MatMul op must not take its place
         }
         absorbed_quantize_.insert(it->second.quantize_node);
+        if (it->second.activation_node != QdqPattern::kNone) absorbed_quantize_.insert(it->second.activation_node);
         return true;
     }
 
@@ -474,7 +475,7 @@ private:
     std::unordered_map<size_t, size_t> conv_batch_norms_;  // Conv node index -> BatchNormalization it may absorb
     std::unordered_set<size_t> folded_batch_norms_;        // BatchNormalization nodes folded into their Conv
     std::unordered_map<size_t, QdqPattern> qdq_patterns_;  // Conv / MatMul node index -> its QDQ fusion
-    std::unordered_set<size_t> absorbed_quantize_;         // QuantizeLinear nodes a fused QDQ node replaced
+    std::unordered_set<size_t> absorbed_quantize_;         // QuantizeLinear (and Relu / Clip) nodes a fused QDQ node replaced
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "graph/qdq_fusion.hpp"
 
+#include <cstring>
+#include <limits>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -11,6 +13,8 @@ namespace ezemu::graph {
 namespace {
 
 using DT = onnx::DataType;
+
+constexpr size_t kNone = QdqPattern::kNone;
 
 class QdqFinder {
 public:
@@ -30,9 +34,11 @@ public:
         std::unordered_map<size_t, QdqPattern> found;
         for (size_t i = 0; i < graph_.nodes.size(); ++i) {
             const onnx::Node& n = graph_.nodes[i];
-            if (!n.is_default_domain() || (n.op_type != "Conv" && n.op_type != "MatMul")) continue;
+            if (!n.is_default_domain()) continue;
             QdqPattern p;
-            if (match(n, p)) found.emplace(i, std::move(p));
+            const bool product = n.op_type == "Conv" || n.op_type == "MatMul";
+            const bool binary = n.op_type == "Add" || n.op_type == "Mul";
+            if ((product && match(n, p)) || (binary && match_binary(n, p))) found.emplace(i, std::move(p));
         }
         return found;
     }
@@ -70,27 +76,97 @@ private:
         return axis < 0 ? axis + rank : axis;
     }
 
+    // The QuantizeLinear (per tensor, explicit 8-bit zero point) that is the only reader of `y`, which is no graph
+    // output; nullptr otherwise. `y` may first pass through a Relu or Clip that the QuantizeLinear's saturation makes
+    // redundant (onnxruntime removes those too, with the same conditions); it is then `activation`.
+    const onnx::Node* only_quantize_reader(const std::string& y, size_t& q_index, size_t& activation) const {
+        const size_t reader = only_reader(y);
+        if (reader == kNone) return nullptr;
+        const onnx::Node& n = graph_.nodes[reader];
+        if (n.is_default_domain() && (n.op_type == "Relu" || n.op_type == "Clip") && n.outputs.size() == 1) {
+            const onnx::Node* q = only_quantize_reader(n.outputs[0], q_index, activation);
+            if (!q || activation != kNone || !redundant_before(n, *q)) return nullptr;
+            activation = reader;
+            return q;
+        }
+        if (!n.is_default_domain() || n.op_type != "QuantizeLinear" || n.inputs.size() != 3 || n.inputs[0] != y ||
+            n.inputs[2].empty() || n.outputs.size() != 1 || n.outputs[0].empty() || !per_tensor(n, DT::Undefined))
+            return nullptr;
+        q_index = reader;
+        return &n;
+    }
+
+    // The one node that reads `y` (once), which is no graph output, or kNone.
+    size_t only_reader(const std::string& y) const {
+        if (graph_outputs_.count(y)) return kNone;
+        auto r = readers_.find(y);
+        if (r == readers_.end() || r->second != 1) return kNone;
+        for (size_t i = 0; i < graph_.nodes.size(); ++i)
+            for (const std::string& in : graph_.nodes[i].inputs)
+                if (in == y) return i;
+        return kNone;  // read by a subgraph only
+    }
+
+    // True when QuantizeLinear `q` clamps at least as tightly as the Relu / Clip `act` before it: a Relu when q's
+    // zero point is the type's minimum; a Clip [lo, hi] when q's range [s * (qmin - zp), s * (qmax - zp)] lies
+    // inside it up to float epsilon.
+    bool redundant_before(const onnx::Node& act, const onnx::Node& q) const {
+        const onnx::Tensor* s = initializer(q.inputs[1]);
+        const onnx::Tensor* z = initializer(q.inputs[2]);
+        const bool int8 = z->data_type == DT::Int8;
+        const int32_t zp = int8 ? static_cast<int32_t>(static_cast<int8_t>(z->data()[0])) : z->data()[0];
+        const int32_t qmin = int8 ? -128 : 0, qmax = int8 ? 127 : 255;
+        if (act.op_type == "Relu") return zp == qmin;
+        float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+        if (act.inputs.size() > 1) {  // opset 11+: optional constant inputs
+            for (size_t k = 1; k < act.inputs.size() && k < 3; ++k) {
+                if (act.inputs[k].empty()) continue;
+                const onnx::Tensor* t = initializer(act.inputs[k]);
+                if (!t || t->data_type != DT::Float || t->byte_size() != sizeof(float)) return false;
+                float v;
+                std::memcpy(&v, t->data(), sizeof v);
+                (k == 1 ? lo : hi) = v;
+            }
+        } else {
+            if (const onnx::Attribute* a = act.find_attribute("min")) lo = a->f;
+            if (const onnx::Attribute* a = act.find_attribute("max")) hi = a->f;
+        }
+        float scale;
+        std::memcpy(&scale, s->data(), sizeof scale);
+        const float lower = scale * static_cast<float>(qmin - zp), upper = scale * static_cast<float>(qmax - zp);
+        constexpr float eps = std::numeric_limits<float>::epsilon();
+        return !(eps < lo - lower) && !(eps < upper - hi);
+    }
+
+    // DQ(a), DQ(b) -> Add / Mul -> Q(y), all per tensor and of one 8-bit type: QLinearAdd / QLinearMul.
+    bool match_binary(const onnx::Node& op, QdqPattern& p) const {
+        if (op.outputs.size() != 1 || op.inputs.size() != 2) return false;
+        const onnx::Node* dq_a = producer(op.inputs[0], "DequantizeLinear");
+        const onnx::Node* dq_b = producer(op.inputs[1], "DequantizeLinear");
+        size_t q_index = 0, activation = kNone;
+        const onnx::Node* q_y = only_quantize_reader(op.outputs[0], q_index, activation);
+        if (!dq_a || !dq_b || !q_y) return false;
+        const onnx::Tensor* z = initializer(q_y->inputs[2]);
+        if (!per_tensor(*dq_a, z->data_type) || !per_tensor(*dq_b, z->data_type)) return false;
+        p.fused.name = op.name;
+        p.fused.op_type = op.op_type == "Add" ? "QLinearAdd" : "QLinearMul";
+        p.fused.inputs = {dq_a->inputs[0], dq_a->inputs[1], dq_a->inputs[2], dq_b->inputs[0],
+                          dq_b->inputs[1], dq_b->inputs[2], q_y->inputs[1],  q_y->inputs[2]};
+        p.fused.outputs = {q_y->outputs[0]};
+        p.quantize_node = q_index;
+        p.activation_node = activation;
+        return true;
+    }
+
     bool match(const onnx::Node& op, QdqPattern& p) const {
         const bool conv = op.op_type == "Conv";
         if (op.outputs.size() != 1 || op.inputs.size() < 2 || (!conv && op.inputs.size() != 2)) return false;
-        const std::string& y = op.outputs[0];
-        if (graph_outputs_.count(y)) return false;
-        auto r = readers_.find(y);
-        if (r == readers_.end() || r->second != 1) return false;
         const onnx::Node* dq_x = producer(op.inputs[0], "DequantizeLinear");
         const onnx::Node* dq_w = producer(op.inputs[1], "DequantizeLinear");
         if (!dq_x || !dq_w || !per_tensor(*dq_x, DT::Undefined)) return false;
-        const onnx::Node* q_y = nullptr;
-        size_t q_index = 0;
-        for (size_t i = 0; i < graph_.nodes.size() && !q_y; ++i) {
-            const onnx::Node& n = graph_.nodes[i];
-            if (n.is_default_domain() && n.op_type == "QuantizeLinear" && !n.inputs.empty() && n.inputs[0] == y &&
-                n.inputs.size() == 3 && !n.inputs[2].empty()) {
-                q_y = &n;
-                q_index = i;
-            }
-        }
-        if (!q_y || !per_tensor(*q_y, DT::Undefined)) return false;
+        size_t q_index = 0, activation = kNone;
+        const onnx::Node* q_y = only_quantize_reader(op.outputs[0], q_index, activation);
+        if (!q_y) return false;
 
         // Weights: an 8-bit initializer, per tensor or per output channel.
         const onnx::Tensor* w = initializer(dq_w->inputs[0]);
@@ -127,6 +203,7 @@ private:
         if (p.fused.outputs[0].empty()) return false;
         if (conv) p.fused.attributes = op.attributes;
         p.quantize_node = q_index;
+        p.activation_node = activation;
         return true;
     }
 

@@ -136,6 +136,7 @@ def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: st
             return next(self._it, None)
 
     activation = QuantType.QInt8 if QUANTIZED_DTYPES[quantized_dtype] == "int8" else QuantType.QUInt8
+    model = _constants_as_initializers(_at_least_opset_13(model))
     with tempfile.TemporaryDirectory(prefix="ezrknn-quant-") as tmp:
         src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "qdq.onnx")
         onnx.save(model, src)
@@ -144,6 +145,47 @@ def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: st
                         calibrate_method=CalibrationMethod.MinMax,
                         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
         return onnx.load(dst)
+
+
+def _constants_as_initializers(model: Any) -> Any:
+    """A copy of the model whose Constant nodes (a tensor ``value``) are initializers. Exporters such as
+    paddle2onnx (PP-OCR) store every weight in a Constant node; the quantizer quantizes only initializer weights, so
+    it would leave those Convs with float weights between quantized activations: a model that is not int8."""
+    import onnx
+
+    if not any(n.op_type == "Constant" for n in model.graph.node):
+        return model
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    kept = []
+    for node in out.graph.node:
+        if (node.op_type == "Constant" and node.domain in ("", "ai.onnx") and len(node.attribute) == 1
+                and node.attribute[0].name == "value" and len(node.output) == 1):
+            tensor = onnx.TensorProto()
+            tensor.CopyFrom(node.attribute[0].t)
+            tensor.name = node.output[0]
+            out.graph.initializer.append(tensor)
+        else:
+            kept.append(node)
+    del out.graph.node[:]
+    out.graph.node.extend(kept)
+    return out
+
+
+def _at_least_opset_13(model: Any) -> Any:
+    """The model converted to opset 13 when it imports an older one: per-channel weights need DequantizeLinear's
+    ``axis`` (opset 13), and the quantizer writes it whatever the model's opset (PP-OCR's models are opset 11/12),
+    which gives a model that onnxruntime and the emulator refuse or misread."""
+    from onnx import version_converter
+
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+    if opset >= 13:
+        return model
+    try:
+        return version_converter.convert_version(model, 13)
+    except Exception as e:  # noqa: BLE001 - the converter raises several types
+        raise ValueError(f"quantization needs opset 13 or later; converting the model from opset {opset} failed: "
+                         f"{e}") from e
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

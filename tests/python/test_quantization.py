@@ -171,3 +171,37 @@ def test_normal_algorithm_is_accepted_and_report_needs_a_quantized_build(model_p
     rknn.build(do_quantization=False)
     with pytest.raises(RuntimeError, match="no quantized build"):
         rknn.accuracy_report()
+
+
+def test_an_opset_11_model_is_converted_to_opset_13_for_per_channel_weights(model_path, tmp_path):
+    """Per-channel weights need DequantizeLinear's axis (opset 13); PP-OCR's models are opset 11 and 12."""
+    old = onnx.load(str(model_path))
+    old.opset_import[0].version = 11
+    path = tmp_path / "opset11.onnx"
+    onnx.save(old, str(path))
+    rknn = built(path, samples(), quantized_method="channel")
+    model = rknn._built
+    assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [13]
+    assert any(n.op_type == "DequantizeLinear" and any(a.name == "axis" for a in n.attribute) for n in model.graph.node)
+    onnx.checker.check_model(model)
+    assert min(rknn.accuracy_report().values()) > 0.98
+
+
+def test_weights_in_constant_nodes_are_quantized_too(model_path, tmp_path):
+    """paddle2onnx (PP-OCR) keeps every weight in a Constant node: they must become int8 weights like initializers."""
+    model = onnx.load(str(model_path))
+    constants = []
+    for t in list(model.graph.initializer):
+        constants.append(helper.make_node("Constant", [], [t.name], value=t))
+    del model.graph.initializer[:]
+    nodes = constants + list(model.graph.node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    path = tmp_path / "constants.onnx"
+    onnx.save(model, str(path))
+    q = built(path, samples())._built
+    inits = {t.name: numpy_helper.to_array(t) for t in q.graph.initializer}
+    int8_weights = [inits[n.input[0]] for n in q.graph.node
+                    if n.op_type == "DequantizeLinear" and n.input[0] in inits and inits[n.input[0]].ndim == 4]
+    assert len(int8_weights) == 2 and all(w.dtype == np.int8 for w in int8_weights)
+    assert not any(n.op_type == "Constant" for n in q.graph.node)

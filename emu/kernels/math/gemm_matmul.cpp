@@ -57,20 +57,10 @@ void matmul_2d(int64_t M, int64_t K, int64_t N, bool trans_a, bool trans_b, cons
 
 template <class T>
 void matmul_batched(const MatMulGeometry& g, const T* a, const T* b, T* y) {
-    const int64_t batches = shape_elements(g.batch);
-    for (int64_t bi = 0; bi < batches; ++bi) {
-        int64_t rem = bi, a_index = 0, b_index = 0, a_stride = 1, b_stride = 1;
-        for (size_t d = g.batch.size(); d-- > 0;) {
-            const int64_t i = rem % g.batch[d];
-            rem /= g.batch[d];
-            if (g.a_batch[d] != 1) a_index += i * a_stride;
-            if (g.b_batch[d] != 1) b_index += i * b_stride;
-            a_stride *= g.a_batch[d];
-            b_stride *= g.b_batch[d];
-        }
+    for_each_matmul_batch(g, [&](int64_t bi, int64_t a_index, int64_t b_index) {
         matmul_2d(g.m, g.k, g.n, g.trans_a, g.trans_b, a + a_index * g.m * g.k, b + b_index * g.k * g.n,
                   y + bi * g.m * g.n);
-    }
+    });
 }
 
 }  // namespace
@@ -220,19 +210,11 @@ std::unique_ptr<Kernel> make_gemm(KernelContext& ctx) {
     return std::make_unique<GemmKernel<float>>(std::move(product), alpha, beta, y_shape, C ? &C->shape : nullptr);
 }
 
-std::unique_ptr<Kernel> make_matmul(KernelContext& ctx) {
-    using DT = onnx::DataType;
-    ctx.require_inputs(2, 2);
-    ctx.require_outputs(1, 1);
-    elementwise::require_dtype_since(ctx, 0, elementwise::rules::kFloatsThenWideInts9);
-    elementwise::require_same_dtype(ctx, 0, 1);
-    const DT dtype = ctx.input(0).dtype;
-    if (dtype == DT::Float16) return make_float16_via_float(ctx, make_matmul);
-    const ValueDesc& A = ctx.input(0);
-    const ValueDesc& B = ctx.input(1);
-    if (A.shape.empty() || B.shape.empty()) ctx.fail("inputs must have rank 1 or more (scalars cannot multiply)");
-    // numpy.matmul: a 1-D A is a row vector and a 1-D B a column vector; the added dim is dropped again.
-    Shape a = A.shape, b = B.shape;
+MatMulGeometry matmul_geometry(KernelContext& ctx, size_t a_index, size_t b_index, onnx::DataType y_dtype) {
+    const Shape& A = ctx.input(a_index).shape;
+    const Shape& B = ctx.input(b_index).shape;
+    if (A.empty() || B.empty()) ctx.fail("inputs must have rank 1 or more (scalars cannot multiply)");
+    Shape a = A, b = B;
     const bool drop_m = a.size() == 1, drop_n = b.size() == 1;
     if (drop_m) a.insert(a.begin(), 1);
     if (drop_n) b.push_back(1);
@@ -240,13 +222,11 @@ std::unique_ptr<Kernel> make_matmul(KernelContext& ctx) {
     g.m = a[a.size() - 2];
     g.k = a.back();
     g.n = b.back();
-    if (b[b.size() - 2] != g.k)
-        ctx.fail("inner dims differ: A " + shape_to_string(A.shape) + ", B " + shape_to_string(B.shape));
+    if (b[b.size() - 2] != g.k) ctx.fail("inner dims differ: A " + shape_to_string(A) + ", B " + shape_to_string(B));
     const Shape a_lead(a.begin(), a.end() - 2), b_lead(b.begin(), b.end() - 2);
     std::optional<Shape> batch = broadcast_shapes(a_lead, b_lead);
     if (!batch)
-        ctx.fail("batch dims of A " + shape_to_string(A.shape) + " and B " + shape_to_string(B.shape) +
-                 " do not broadcast");
+        ctx.fail("batch dims of A " + shape_to_string(A) + " and B " + shape_to_string(B) + " do not broadcast");
     g.batch = *batch;
     g.a_batch = Shape(g.batch.size() - a_lead.size(), 1);
     g.a_batch.insert(g.a_batch.end(), a_lead.begin(), a_lead.end());
@@ -255,15 +235,29 @@ std::unique_ptr<Kernel> make_matmul(KernelContext& ctx) {
     Shape y = g.batch;
     if (!drop_m) y.push_back(g.m);
     if (!drop_n) y.push_back(g.n);
-    ctx.set_output(0, dtype, y);
+    ctx.set_output(0, y_dtype, y);
+    return g;
+}
 
-    // Shared B (no batch of its own): the batch of A folds into M, one large product instead of many small ones.
-    if (std::all_of(g.b_batch.begin(), g.b_batch.end(), [](int64_t d) { return d == 1; })) {
-        g.m *= shape_elements(g.batch);
-        g.batch.clear();
-        g.a_batch.clear();
-        g.b_batch.clear();
-    }
+void fold_shared_b(MatMulGeometry& g) {
+    if (!std::all_of(g.b_batch.begin(), g.b_batch.end(), [](int64_t d) { return d == 1; })) return;
+    g.m *= shape_elements(g.batch);
+    g.batch.clear();
+    g.a_batch.clear();
+    g.b_batch.clear();
+}
+
+std::unique_ptr<Kernel> make_matmul(KernelContext& ctx) {
+    using DT = onnx::DataType;
+    ctx.require_inputs(2, 2);
+    ctx.require_outputs(1, 1);
+    elementwise::require_dtype_since(ctx, 0, elementwise::rules::kFloatsThenWideInts9);
+    elementwise::require_same_dtype(ctx, 0, 1);
+    const DT dtype = ctx.input(0).dtype;
+    if (dtype == DT::Float16) return make_float16_via_float(ctx, make_matmul);
+    const ValueDesc& B = ctx.input(1);
+    MatMulGeometry g = matmul_geometry(ctx, 0, 1, dtype);
+    fold_shared_b(g);
     if (dtype != DT::Float)
         return elementwise::dispatch<elementwise::kFloats | elementwise::kSignedInts | elementwise::kUnsignedInts>(
             ctx, dtype, [&](auto tag) -> std::unique_ptr<Kernel> {

@@ -1,15 +1,17 @@
 // ConvInteger and QLinearConv: int32 accumulation of (x - x_zero_point) * (w - w_zero_point) over the window, plus
 // the int32 bias; ConvInteger returns the accumulators, QLinearConv requantizes them (requantize.hpp). Padding taps
-// hold the real value 0, so they add nothing. The kernel lowers each group to im2col and an integer GEMM.
+// hold the real value 0, so they add nothing. With VNNI, oneDNN computes the sums (integer_onednn.cpp); otherwise
+// the exact kernel here lowers each group to im2col and an integer GEMM, on the emulator's intra-op threads.
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <type_traits>
 
-#include "kernels/nn/window.hpp"
+#include "kernels/aligned_buffer.hpp"
+#include "kernels/quant/int8_backend.hpp"
+#include "kernels/quant/integer_conv.hpp"
 #include "kernels/quant/integer_gemm.hpp"
-#include "kernels/quant/integer_operands.hpp"
-#include "kernels/quant/requantize.hpp"
+#include "kernels/quant/integer_output.hpp"
+#include "kernels/quant/intra_op_threads.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {
@@ -17,103 +19,95 @@ namespace ezemu::kernels {
 namespace {
 
 using DT = onnx::DataType;
-using quant::QuantOperand;
-
-struct IntConvGeometry {
-    int64_t batch = 1, in_channels = 1, out_channels = 1, groups = 1;
-    Window3d window;
-    int64_t kdim() const { return in_channels / groups * window.kernel_size(); }
-};
-
-// Inputs of QLinearConv and ConvInteger, by index (-1 when the op has no such input).
-struct IntConvInputs {
-    size_t x = 0, w = 1;
-    QuantOperand x_q, w_q, y_q;  // QLinearConv only
-    int64_t x_zp_count = 0, w_zp_count = 0;
-    size_t x_zp = 2, w_zp = 3;   // ConvInteger only
-    int bias = -1;
-    bool qlinear = false;
-};
+using quant::IntConvGeometry;
+using quant::IntegerOperands;
 
 constexpr int64_t kColumnBlock = 256;  // output positions per accumulator block: the block's columns stay in cache
 
+// w - w_zero_point as int16, [M, K]: made once at load for constant weights, else per run in scratch.
+template <class W>
+void subtract_weight_zero_points(const W* w, const int32_t* w_zp, int64_t M, int64_t K, int16_t* out) {
+    for (int64_t m = 0; m < M; ++m)
+        for (int64_t k = 0; k < K; ++k)
+            out[m * K + k] = static_cast<int16_t>(static_cast<int32_t>(w[m * K + k]) - w_zp[m]);
+}
+
 template <class X, class W, class Y>
-class IntegerConvKernel final : public Kernel {
+class IntegerConvKernel final : public quant::IntegerProductKernel {
 public:
-    IntegerConvKernel(const IntConvGeometry& g, const IntConvInputs& in) : g_(g), in_(in) {}
+    IntegerConvKernel(const IntConvGeometry& g, const IntegerOperands& in, int bias, int threads,
+                      const KernelContext& ctx)
+        : g_(g), in_(in), bias_(bias), threads_(std::max(1, threads)) {
+        const int64_t M = g_.out_channels, K = g_.kdim();
+        const bool zp_constant = !in_.w_q.has_zp || ctx.input(in_.w_q.zp_index).is_constant();
+        if (ctx.input(in_.w).is_constant() && zp_constant) {
+            std::vector<int32_t> w_zp(static_cast<size_t>(M));
+            const void* zp = in_.w_q.has_zp ? ctx.input(in_.w_q.zp_index).data : nullptr;
+            quant::load_zero_point_values(in_.w_q.zp_dtype, zp, in_.w_q.zp_count, w_zp.data(), M);
+            prepared_ = AlignedBuffer(static_cast<size_t>(M * K) * sizeof(int16_t));
+            subtract_weight_zero_points(static_cast<const W*>(ctx.input(in_.w).data), w_zp.data(), M, K,
+                                        reinterpret_cast<int16_t*>(prepared_.data()));
+        }
+    }
+
+    quant::Int8Backend backend() const override { return quant::Int8Backend::Exact; }
 
     size_t scratch_bytes() const override {
         const auto m = static_cast<size_t>(g_.out_channels), k = static_cast<size_t>(g_.kdim());
         const auto p = static_cast<size_t>(g_.window.out_size());
-        auto align = [](size_t b) { return (b + 63) / 64 * 64; };
-        return align(m * k * 2) + align(k * p * 2) + align(kColumnBlock * 4) + 4 * align(m * 4) + 64;
+        return align_up(m * k * 2) + align_up(k * p * 2) + static_cast<size_t>(threads_) * align_up(kColumnBlock * 4) +
+               3 * align_up(m * 4);
     }
 
     void run(const RunContext& ctx) const override {
         const int64_t M = g_.out_channels, K = g_.kdim(), P = g_.window.out_size();
-        auto align = [](size_t b) { return (b + 63) / 64 * 64; };
         auto* base = static_cast<unsigned char*>(ctx.scratch);
-        auto* wq = reinterpret_cast<int16_t*>(base);
-        base += align(static_cast<size_t>(M * K) * 2);
-        auto* col = reinterpret_cast<int16_t*>(base);
-        base += align(static_cast<size_t>(K * P) * 2);
-        auto* acc = reinterpret_cast<int32_t*>(base);
-        base += align(kColumnBlock * 4);
-        auto* multiplier = reinterpret_cast<float*>(base);
-        base += align(static_cast<size_t>(M) * 4);
-        auto* w_scale = reinterpret_cast<float*>(base);
-        base += align(static_cast<size_t>(M) * 4);
-        auto* w_zp = reinterpret_cast<int32_t*>(base);
-        base += align(static_cast<size_t>(M) * 4);
-        auto* bias = reinterpret_cast<int32_t*>(base);
+        auto take = [&base](size_t bytes) {
+            unsigned char* p = base;
+            base += align_up(bytes);
+            return p;
+        };
+        auto* wq = reinterpret_cast<int16_t*>(take(static_cast<size_t>(M * K) * 2));
+        auto* col = reinterpret_cast<int16_t*>(take(static_cast<size_t>(K * P) * 2));
+        auto* accs = reinterpret_cast<int32_t*>(take(static_cast<size_t>(threads_) * align_up(kColumnBlock * 4)));
+        auto* multiplier = reinterpret_cast<float*>(take(static_cast<size_t>(M) * 4));
+        auto* w_zp = reinterpret_cast<int32_t*>(take(static_cast<size_t>(M) * 4));
+        auto* bias = reinterpret_cast<int32_t*>(take(static_cast<size_t>(M) * 4));
 
         int32_t x_zp = 0, y_zp = 0;
-        if (in_.qlinear) {
-            float x_scale = 0, y_scale = 0;
-            quant::load_operand(in_.x_q, ctx.inputs, &x_scale, &x_zp, 1);
-            quant::load_operand(in_.y_q, ctx.inputs, &y_scale, &y_zp, 1);
-            quant::load_operand(in_.w_q, ctx.inputs, w_scale, w_zp, M);
-            for (int64_t m = 0; m < M; ++m) multiplier[m] = quant::requant_multiplier(x_scale, w_scale[m], y_scale);
-        } else {
-            quant::load_zero_point_values(in_x_dtype(), ctx.inputs[in_.x_zp], in_.x_zp_count, &x_zp, 1);
-            quant::load_zero_point_values(in_w_dtype(), ctx.inputs[in_.w_zp], in_.w_zp_count, w_zp, M);
+        in_.load(ctx.inputs, x_zp, y_zp, w_zp, multiplier);
+        for (int64_t m = 0; m < M; ++m) bias[m] = bias_ >= 0 ? static_cast<const int32_t*>(ctx.inputs[bias_])[m] : 0;
+        const int16_t* weights = reinterpret_cast<const int16_t*>(prepared_.data());
+        if (!weights) {
+            subtract_weight_zero_points(static_cast<const W*>(ctx.inputs[in_.w]), w_zp, M, K, wq);
+            weights = wq;
         }
-        for (int64_t m = 0; m < M; ++m)
-            bias[m] = in_.bias >= 0 ? static_cast<const int32_t*>(ctx.inputs[in_.bias])[m] : 0;
-
-        const auto* w = static_cast<const W*>(ctx.inputs[in_.w]);
-        for (int64_t m = 0; m < M; ++m)
-            for (int64_t k = 0; k < K; ++k)
-                wq[m * K + k] = static_cast<int16_t>(static_cast<int32_t>(w[m * K + k]) - w_zp[m]);
 
         const auto* x = static_cast<const X*>(ctx.inputs[in_.x]);
         auto* y = static_cast<Y*>(ctx.outputs[0]);
         const int64_t cg = g_.in_channels / g_.groups, mg = M / g_.groups;
         const int64_t plane = g_.window.in_size();
+        const int64_t blocks = (P + kColumnBlock - 1) / kColumnBlock;
+        const size_t acc_stride = align_up(kColumnBlock * 4) / 4;
         for (int64_t n = 0; n < g_.batch; ++n)
             for (int64_t grp = 0; grp < g_.groups; ++grp) {
                 im2col(x + (n * g_.in_channels + grp * cg) * plane, cg, x_zp, col);
-                for (int64_t p0 = 0; p0 < P; p0 += kColumnBlock) {
+                // Each (row, column block) is independent; the threads share the rows of the group.
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1 && mg * blocks > 1)
+#endif
+                for (int64_t task = 0; task < mg * blocks; ++task) {
+                    const int64_t m = grp * mg + task / blocks, p0 = (task % blocks) * kColumnBlock;
                     const int64_t pb = std::min(kColumnBlock, P - p0);
-                    for (int64_t m = grp * mg; m < (grp + 1) * mg; ++m) {
-                        for (int64_t j = 0; j < pb; ++j) acc[j] = bias[m];
-                        quant::accumulate_rows(acc, wq + m * K, col + p0, K, P, pb);
-                        Y* yr = y + (n * M + m) * P + p0;
-                        if constexpr (std::is_same_v<Y, int32_t>) {
-                            std::copy(acc, acc + pb, yr);
-                        } else {
-                            const float mult = multiplier[m];
-                            for (int64_t j = 0; j < pb; ++j) yr[j] = quant::requantize<Y>(acc[j], mult, y_zp);
-                        }
-                    }
+                    int32_t* acc = accs + static_cast<size_t>(quant::intra_op_thread()) * acc_stride;
+                    for (int64_t j = 0; j < pb; ++j) acc[j] = bias[m];
+                    quant::accumulate_rows(acc, weights + m * K, col + p0, K, P, pb);
+                    quant::write_products<Y>(acc, nullptr, multiplier + m, y_zp, y + (n * M + m) * P + p0, pb, 1);
                 }
             }
     }
 
 private:
-    static DT in_x_dtype() { return std::is_same_v<X, uint8_t> ? DT::Uint8 : DT::Int8; }
-    static DT in_w_dtype() { return std::is_same_v<W, uint8_t> ? DT::Uint8 : DT::Int8; }
-
     // col[k, p]: row k = (channel, kd, kh, kw) of the group, column p = output position; x - x_zp, 0 in padding.
     void im2col(const X* x, int64_t channels, int32_t x_zp, int16_t* col) const {
         const Window3d& w = g_.window;
@@ -147,17 +141,36 @@ private:
     }
 
     IntConvGeometry g_;
-    IntConvInputs in_;
+    IntegerOperands in_;
+    int bias_;
+    int threads_;
+    AlignedBuffer prepared_;  // constant weights minus their zero points, or empty
 };
 
 template <class Y>
-std::unique_ptr<Kernel> make_for_types(DT x, DT w, const IntConvGeometry& g, const IntConvInputs& in) {
-    if (x == DT::Uint8) {
-        if (w == DT::Uint8) return std::make_unique<IntegerConvKernel<uint8_t, uint8_t, Y>>(g, in);
-        return std::make_unique<IntegerConvKernel<uint8_t, int8_t, Y>>(g, in);
+std::unique_ptr<Kernel> make_for_types(const IntConvGeometry& g, const IntegerOperands& in, int bias,
+                                       const KernelContext& ctx) {
+    const int t = ctx.options().intra_op_threads;
+    if (in.x_dtype == DT::Uint8) {
+        if (in.w_dtype == DT::Uint8)
+            return std::make_unique<IntegerConvKernel<uint8_t, uint8_t, Y>>(g, in, bias, t, ctx);
+        return std::make_unique<IntegerConvKernel<uint8_t, int8_t, Y>>(g, in, bias, t, ctx);
     }
-    if (w == DT::Uint8) return std::make_unique<IntegerConvKernel<int8_t, uint8_t, Y>>(g, in);
-    return std::make_unique<IntegerConvKernel<int8_t, int8_t, Y>>(g, in);
+    if (in.w_dtype == DT::Uint8) return std::make_unique<IntegerConvKernel<int8_t, uint8_t, Y>>(g, in, bias, t, ctx);
+    return std::make_unique<IntegerConvKernel<int8_t, int8_t, Y>>(g, in, bias, t, ctx);
+}
+
+// The oneDNN kernel when the CPU has VNNI and the node fits it, else the exact one.
+std::unique_ptr<Kernel> make_integer_conv(const IntConvGeometry& g, const IntegerOperands& in, int bias,
+                                          const KernelContext& ctx) {
+    if (!ctx.options().reference_kernels && in.constant_symmetric_weights(ctx) &&
+        shape_elements(ctx.outputs()[0].shape) > 0)
+        if (auto k = quant::make_onednn_integer_conv(g, in, bias, ctx.input(in.w).data)) return k;
+    switch (in.y_dtype) {
+        case DT::Uint8: return make_for_types<uint8_t>(g, in, bias, ctx);
+        case DT::Int8: return make_for_types<int8_t>(g, in, bias, ctx);
+        default: return make_for_types<int32_t>(g, in, bias, ctx);
+    }
 }
 
 // Checks X and W, reads the window attributes and declares Y with `y_dtype`.
@@ -195,37 +208,23 @@ std::unique_ptr<Kernel> make_conv_integer(KernelContext& ctx) {
     ctx.require_inputs(2, 4);
     ctx.require_outputs(1, 1);
     const IntConvGeometry g = conv_geometry(ctx, 0, 1, DT::Int32);
-    IntConvInputs in;
-    in.x_zp_count = quant::check_zero_point(ctx, 2, ctx.input(0).dtype, 1, "x");
-    in.w_zp_count = quant::check_zero_point(ctx, 3, ctx.input(1).dtype, g.out_channels, "w");
-    return make_for_types<int32_t>(ctx.input(0).dtype, ctx.input(1).dtype, g, in);
+    return make_integer_conv(g, quant::check_integer_operands(ctx, g.out_channels, "x", "w"), -1, ctx);
 }
 
 std::unique_ptr<Kernel> make_qlinear_conv(KernelContext& ctx) {
     ctx.require_inputs(8, 9);
     ctx.require_outputs(1, 1);
-    const DT x_dtype = ctx.input(0).dtype;
-    const DT y_dtype = ctx.input(7).dtype;
-    if (!quant::is_8bit(y_dtype))
-        ctx.fail(std::string("the y zero point (input 7) is ") + onnx::data_type_name(y_dtype) +
-                 "; QLinearConv outputs uint8 or int8");
-    const IntConvGeometry g = conv_geometry(ctx, 0, 3, y_dtype);
-    IntConvInputs in;
-    in.qlinear = true;
-    in.x = 0;
-    in.w = 3;
-    in.x_q = quant::check_scale_operand(ctx, 1, 2, x_dtype, 1, "x");
-    in.w_q = quant::check_scale_operand(ctx, 4, 5, ctx.input(3).dtype, g.out_channels, "w");
-    in.y_q = quant::check_scale_operand(ctx, 6, 7, y_dtype, 1, "y");
+    const IntConvGeometry g = conv_geometry(ctx, 0, 3, ctx.input(7).dtype);
+    const IntegerOperands in = quant::check_qlinear_operands(ctx, g.out_channels, "QLinearConv", "x", "w");
+    int bias = -1;
     if (ctx.has_input(8)) {
         ctx.require_dtype(8, {DT::Int32});
         if (ctx.input(8).shape != Shape{g.out_channels})
             ctx.fail("bias B " + shape_to_string(ctx.input(8).shape) + " must be [" + std::to_string(g.out_channels) +
                      "]");
-        in.bias = 8;
+        bias = 8;
     }
-    if (y_dtype == DT::Uint8) return make_for_types<uint8_t>(x_dtype, ctx.input(3).dtype, g, in);
-    return make_for_types<int8_t>(x_dtype, ctx.input(3).dtype, g, in);
+    return make_integer_conv(g, in, bias, ctx);
 }
 
 }  // namespace ezemu::kernels

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/quant/quant_params.hpp"
+#include "kernels/quant/requantize.hpp"
 #include "numerics/fp16.hpp"
 
 namespace ezemu::kernels::quant {
@@ -79,6 +80,70 @@ void load_operand(const QuantOperand& op, const void* const* inputs, float* scal
     load_scales(op.scale_dtype, inputs[op.scale_index], scale, op.count);
     for (int64_t i = op.count; i < count; ++i) scale[i] = scale[0];
     load_zero_point_values(op.zp_dtype, op.has_zp ? inputs[op.zp_index] : nullptr, op.zp_count, zp, count);
+}
+
+IntegerOperands check_qlinear_operands(const KernelContext& ctx, int64_t channels, const char* op, const char* x_name,
+                                       const char* w_name) {
+    IntegerOperands in;
+    in.qlinear = true;
+    in.x = 0;
+    in.w = 3;
+    in.channels = channels;
+    in.x_dtype = ctx.input(0).dtype;
+    in.w_dtype = ctx.input(3).dtype;
+    in.y_dtype = ctx.input(7).dtype;
+    if (!is_8bit(in.y_dtype))
+        ctx.fail(std::string("the y zero point (input 7) is ") + onnx::data_type_name(in.y_dtype) + "; " + op +
+                 " outputs uint8 or int8");
+    in.x_q = check_scale_operand(ctx, 1, 2, in.x_dtype, 1, x_name);
+    in.w_q = check_scale_operand(ctx, 4, 5, in.w_dtype, channels, w_name);
+    in.y_q = check_scale_operand(ctx, 6, 7, in.y_dtype, 1, "y");
+    return in;
+}
+
+IntegerOperands check_integer_operands(const KernelContext& ctx, int64_t channels, const char* x_name,
+                                       const char* w_name) {
+    IntegerOperands in;
+    in.channels = channels;
+    in.x_dtype = ctx.input(0).dtype;
+    in.w_dtype = ctx.input(1).dtype;
+    in.x_q.zp_index = 2;
+    in.x_q.zp_count = check_zero_point(ctx, 2, in.x_dtype, 1, x_name);
+    in.x_q.has_zp = in.x_q.zp_count > 0;
+    in.x_q.zp_dtype = in.x_dtype;
+    in.w_q.zp_index = 3;
+    in.w_q.zp_count = check_zero_point(ctx, 3, in.w_dtype, channels, w_name);
+    in.w_q.has_zp = in.w_q.zp_count > 0;
+    in.w_q.zp_dtype = in.w_dtype;
+    return in;
+}
+
+void IntegerOperands::load(const void* const* inputs, int32_t& x_zp, int32_t& y_zp, int32_t* w_zp,
+                           float* multiplier) const {
+    if (!qlinear) {
+        y_zp = 0;
+        load_zero_point_values(x_q.zp_dtype, x_q.has_zp ? inputs[x_q.zp_index] : nullptr, x_q.zp_count, &x_zp, 1);
+        load_zero_point_values(w_q.zp_dtype, w_q.has_zp ? inputs[w_q.zp_index] : nullptr, w_q.zp_count, w_zp,
+                               channels);
+        for (int64_t c = 0; c < channels; ++c) multiplier[c] = 1.0f;
+        return;
+    }
+    float x_scale = 0, y_scale = 0;
+    load_operand(x_q, inputs, &x_scale, &x_zp, 1);
+    load_operand(y_q, inputs, &y_scale, &y_zp, 1);
+    load_operand(w_q, inputs, multiplier, w_zp, channels);  // w's scales, turned into multipliers in place
+    for (int64_t c = 0; c < channels; ++c) multiplier[c] = requant_multiplier(x_scale, multiplier[c], y_scale);
+}
+
+bool IntegerOperands::constant_symmetric_weights(const KernelContext& ctx) const {
+    if (!ctx.input(w).is_constant()) return false;
+    if (!w_q.has_zp) return true;
+    const ValueDesc& z = ctx.input(w_q.zp_index);
+    if (!z.is_constant()) return false;
+    const auto* bytes = static_cast<const uint8_t*>(z.data);
+    for (size_t i = 0; i < z.byte_size(); ++i)
+        if (bytes[i] != 0) return false;
+    return true;
 }
 
 }  // namespace ezemu::kernels::quant

@@ -40,4 +40,30 @@ void load_zero_point_values(onnx::DataType dtype, const void* src, int64_t src_c
 
 bool is_8bit(onnx::DataType dtype);
 
+// The quantization inputs of one integer Conv / MatMul node, checked at load: QLinearConv / QLinearMatMul (x, w and
+// y scales and zero points: inputs 1, 2, 4, 5, 6, 7) or ConvInteger / MatMulInteger (x and w zero points: inputs 2,
+// 3). x is input 0, w is input 3 (QLinear*) or 1; w's scale and zero point may hold one value per `channels`.
+struct IntegerOperands {
+    bool qlinear = false;
+    size_t x = 0, w = 1;
+    onnx::DataType x_dtype = onnx::DataType::Undefined, w_dtype = onnx::DataType::Undefined;
+    onnx::DataType y_dtype = onnx::DataType::Int32;
+    int64_t channels = 1;
+    QuantOperand x_q, w_q, y_q;  // QLinear*: scale + zero point each; *Integer: only the zero points' fields
+
+    // Run time: x's and y's zero points, w's zero points and the requantization multipliers (QLinear* only; 1 for
+    // *Integer), `channels` each.
+    void load(const void* const* inputs, int32_t& x_zp, int32_t& y_zp, int32_t* w_zp, float* multiplier) const;
+    // True when w is a constant whose zero points are absent or constant zeros (a symmetric weight tensor).
+    bool constant_symmetric_weights(const KernelContext& ctx) const;
+};
+
+// Checks the QLinear* operands (8 inputs; y is uint8 or int8). Messages name the op and the inputs ("x"/"w" of a
+// convolution, "a"/"b" of a matrix product).
+IntegerOperands check_qlinear_operands(const KernelContext& ctx, int64_t channels, const char* op, const char* x_name,
+                                       const char* w_name);
+// Checks the *Integer operands (2 to 4 inputs; y is int32).
+IntegerOperands check_integer_operands(const KernelContext& ctx, int64_t channels, const char* x_name,
+                                       const char* w_name);
+
 }  // namespace ezemu::kernels::quant

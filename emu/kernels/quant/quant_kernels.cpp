@@ -11,15 +11,21 @@ std::unique_ptr<Kernel> make_conv_integer(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_conv(KernelContext& ctx);
 std::unique_ptr<Kernel> make_matmul_integer(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_matmul(KernelContext& ctx);
+std::unique_ptr<Kernel> make_qlinear_add(KernelContext& ctx);
+std::unique_ptr<Kernel> make_qlinear_mul(KernelContext& ctx);
 
 namespace {
 
-constexpr std::array<KernelEntry, 6> kTable{{
+// QLinearAdd and QLinearMul are onnxruntime contrib ops (com.microsoft); here they are only the targets of the QDQ
+// fusion (graph/qdq_fusion.hpp), which names them in the default domain.
+constexpr std::array<KernelEntry, 8> kTable{{
     KernelEntry{"ConvInteger", 10, kNewestOpset, make_conv_integer},
     KernelEntry{"DequantizeLinear", 10, kNewestOpset, make_dequantize_linear},
     KernelEntry{"MatMulInteger", 10, kNewestOpset, make_matmul_integer},
+    KernelEntry{"QLinearAdd", 10, kNewestOpset, make_qlinear_add},
     KernelEntry{"QLinearConv", 10, kNewestOpset, make_qlinear_conv},
     KernelEntry{"QLinearMatMul", 10, kNewestOpset, make_qlinear_matmul},
+    KernelEntry{"QLinearMul", 10, kNewestOpset, make_qlinear_mul},
     KernelEntry{"QuantizeLinear", 10, kNewestOpset, make_quantize_linear},
 }};
 
