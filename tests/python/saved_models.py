@@ -40,3 +40,22 @@ def save_qdq_conv(path: Path, y_scale: float, y_zp: int, zp_dtype="int8") -> Pat
     zp_type = np.dtype(zp_dtype).type
     x_zp = 0 if zp_type is np.int8 else 128
     return save_model(*qdq_conv_graph(1.0 / 64, x_zp, y_scale, y_zp, zp_type), path, name="qdq_conv")
+
+
+def save_cst_sigmoid_model(path: Path, domain: str) -> Path:
+    """y = cstSigmoid(3 * x), x and y float [2, 8]: a model whose custom op the test plugin librkcst_cstsigmoid.so
+    (tests/plugins) implements, in op domain `domain`."""
+    onnx = _onnx()
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [helper.make_node("Mul", ["x", "three"], ["x3"], name="triple"),
+             helper.make_node("cstSigmoid", ["x3"], ["y"], name="sig", domain=domain)]
+    graph = helper.make_graph(nodes, "sigmoid", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])],
+                              [numpy_helper.from_array(np.array(3, np.float32), "three")],
+                              value_info=[helper.make_tensor_value_info("x3", TensorProto.FLOAT, [2, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(domain, 1)])
+    model.ir_version = IR_VERSION
+    onnx.save(model, str(path))
+    return path

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from saved_models import save_cst_sigmoid_model
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("EZRKNN_BUILD_DIR", REPO / "build" / "release"))
@@ -35,20 +36,8 @@ pytestmark = pytest.mark.skipif(not SIGMOID.exists(), reason=f"test plugins are 
 @pytest.fixture(scope="module")
 def sigmoid_model(tmp_path_factory) -> Path:
     """y = cstSigmoid(3 * x), x [2, 8]: one custom-domain node after a built-in op."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-
-    path = tmp_path_factory.mktemp("custom_op_models") / "sigmoid.onnx"
-    nodes = [helper.make_node("Mul", ["x", "three"], ["x3"], name="triple"),
-             helper.make_node("cstSigmoid", ["x3"], ["y"], name="sig", domain=DOMAIN)]
-    graph = helper.make_graph(nodes, "sigmoid", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])],
-                              [numpy_helper.from_array(np.array(3, np.float32), "three")],
-                              value_info=[helper.make_tensor_value_info("x3", TensorProto.FLOAT, [2, 8])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(DOMAIN, 1)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
+    pytest.importorskip("onnx")
+    return save_cst_sigmoid_model(tmp_path_factory.mktemp("custom_op_models") / "sigmoid.onnx", DOMAIN)
 
 
 def expected(x: np.ndarray) -> np.ndarray:

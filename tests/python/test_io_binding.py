@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 import pytest
+from nc1hwc2 import to_nc1hwc2
 from saved_models import _onnx, save_model
 
 C = 13  # not a multiple of C2 (8 for fp16 on rk3588): the last channel block is padded
@@ -54,15 +55,6 @@ def _raw(value, dtype, count):
     buf = (ctypes.c_char * (count * np.dtype(dtype).itemsize)).from_address(value.data_ptr())
     return np.frombuffer(bytes(buf), dtype)
 
-
-def _to_nc1hwc2(x, c2, w_stride):
-    n, c, h, w = x.shape
-    c1 = -(-c // c2)
-    padded = np.zeros((n, c1 * c2, h, w), x.dtype)
-    padded[:, :c] = x
-    out = np.zeros((n, c1, h, w_stride, c2), x.dtype)
-    out[:, :, :, :w, :] = padded.reshape(n, c1, c2, h, w).transpose(0, 1, 3, 4, 2)
-    return out
 
 
 @pytest.mark.parametrize("model", ["convnet_model", "multi_input_model", "blocked_model"])
@@ -110,7 +102,7 @@ def test_nc1hwc2_values_are_converted_with_c2_and_w_stride(ez, open_session, blo
     assert (info["fmt"], info["pass_through"], info["w_stride"]) == (2, True, 16)
     value.update_inplace(x)
     raw = _raw(value, np.float16, info["size"] // 2)
-    np.testing.assert_array_equal(raw, _to_nc1hwc2(x, 8, 16).ravel())
+    np.testing.assert_array_equal(raw, to_nc1hwc2(x, 8, 16).ravel())
     np.testing.assert_array_equal(value.numpy(), x)  # NC1HWC2 → NCHW, padding dropped
     binding = sess.io_binding()
     binding.bind_ortvalue_input("x", value)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from saved_models import _onnx, save_model
+from saved_models import _onnx, save_cst_sigmoid_model, save_model
 
 REPO = Path(__file__).resolve().parents[2]
 SIGMOID = Path(os.environ.get("EZRKNN_BUILD_DIR", REPO / "build" / "release")) / "plugins" / "librkcst_cstsigmoid.so"
@@ -47,22 +47,7 @@ def test_without_dup_the_binding_context_is_initialised_from_the_model(ez, convn
 
 @pytest.mark.skipif(not SIGMOID.exists(), reason="test plugins are not built")
 def test_the_binding_context_has_the_custom_ops(ez, tmp_path):
-    _onnx()
-    from onnx import TensorProto, helper, numpy_helper
-
-    domain = "ezrknn.test"
-    nodes = [helper.make_node("Mul", ["x", "three"], ["x3"], name="triple"),
-             helper.make_node("cstSigmoid", ["x3"], ["y"], name="sig", domain=domain)]
-    graph = helper.make_graph(nodes, "sigmoid", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])],
-                              [numpy_helper.from_array(np.array(3, np.float32), "three")],
-                              value_info=[helper.make_tensor_value_info("x3", TensorProto.FLOAT, [2, 8])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(domain, 1)])
-    model.ir_version = 8
-    path = tmp_path / "sigmoid.onnx"
-    import onnx
-
-    onnx.save(model, str(path))
+    path = save_cst_sigmoid_model(tmp_path / "sigmoid.onnx", "ezrknn.test")
     with pytest.warns(UserWarning, match="dup_context is disabled"):
         sess = ez.InferenceSession(str(path), provider_options={"runtime": "emulator",
                                                                 "custom_op_paths": [str(SIGMOID)]})

@@ -7,6 +7,7 @@ import pytest
 from onnx import TensorProto
 
 import emu_models as M
+from nc1hwc2 import to_nc1hwc2  # tests/python, on the path through emu_models
 import rknn_ctypes as R
 
 # Platform → (C2 int8, C2 fp16, row alignment in pixels), rknn-api.md §7.6.
@@ -17,16 +18,6 @@ PLATFORMS = {"rk3588": (16, 8, 16), "rk3576": (16, 8, 16), "rk3562": (16, 8, 16)
 def align(value, to):
     return -(-value // to) * to
 
-
-def to_nc1hwc2(x, c2, w_stride):
-    """NCHW → [N, C1, H, w_stride, C2] with zeros in the channel and row padding."""
-    n, c, h, w = x.shape
-    c1 = -(-c // c2)
-    padded = np.zeros((n, c1 * c2, h, w), x.dtype)
-    padded[:, :c] = x
-    out = np.zeros((n, c1, h, w_stride, c2), x.dtype)
-    out[:, :, :, :w, :] = padded.reshape(n, c1, c2, h, w).transpose(0, 1, 3, 4, 2)
-    return out
 
 
 def from_nc1hwc2(buf, shape, c2, w_stride):
