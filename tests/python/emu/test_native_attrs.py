@@ -19,7 +19,6 @@ def align(value, to):
     return -(-value // to) * to
 
 
-
 def from_nc1hwc2(buf, shape, c2, w_stride):
     n, c, h, w = shape
     c1 = -(-c // c2)
