@@ -35,6 +35,7 @@ __all__ = [
     "OrtValue",
     "SessionIOBinding",
     "RknnProviderOptions",
+    "RknnRunOptions",
     "make_provider_options",
 ]
 

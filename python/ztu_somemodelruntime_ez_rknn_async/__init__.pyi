@@ -26,6 +26,7 @@ __all__ = [
     "OrtValue",
     "SessionIOBinding",
     "RknnProviderOptions",
+    "RknnRunOptions",
     "make_provider_options",
 ]
 

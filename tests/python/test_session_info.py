@@ -16,7 +16,8 @@ def test_version_is_a_non_empty_string(ez):
 
 def test_public_names(ez):
     assert set(ez.__all__) == {"InferenceSession", "InvalidArgument", "ModelMetadata", "NodeArg",
-                               "NotSupportedError", "RknnProviderOptions", "make_provider_options", "OrtValue",
+                               "NotSupportedError", "RknnProviderOptions", "RknnRunOptions", "make_provider_options",
+                               "OrtValue",
                                "SessionIOBinding", "IOBinding"}
     for name in ez.__all__:
         assert hasattr(ez, name), name
