@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -117,8 +117,10 @@ def _read_dataset_file(path: str) -> List[List[np.ndarray]]:
     return samples
 
 
-def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: str, per_channel: bool) -> Any:
-    """The QDQ model of `model` calibrated with min/max on `feeds`."""
+def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: str, per_channel: bool,
+             fold: Optional[Callable[[Any], Any]] = None) -> Any:
+    """The QDQ model of `model` calibrated with min/max on `feeds`; `fold` (quant_folding.fold_for_quantization)
+    first merges the tensors the NPU never stores."""
     import onnx
 
     try:
@@ -137,6 +139,8 @@ def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: st
 
     activation = QuantType.QInt8 if QUANTIZED_DTYPES[quantized_dtype] == "int8" else QuantType.QUInt8
     model = _constants_as_initializers(_at_least_opset_13(model))
+    if fold is not None:
+        model = fold(model)
     with tempfile.TemporaryDirectory(prefix="ezrknn-quant-") as tmp:
         src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "qdq.onnx")
         onnx.save(model, src)

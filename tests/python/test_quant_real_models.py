@@ -1,7 +1,8 @@
 """Real networks quantized by the model-preparation helper from a few dozen inputs, run on the emulator, and compared
 with their float outputs on six held-out inputs. Issue 4 asks cosine >= 0.98: the YOLO-style detector keeps it;
-PP-OCRv4 det and cls do not yet (min/max calibration, every weight int8; measured worst cases 0.90 and 0.86,
-docs/emulator.md), so their tests hold the floors measured today and fail on any regression below them. PP-OCRv4 det and the direction classifier calibrate on rendered
+PP-OCRv4 det and cls do not yet (min/max calibration after folding BatchNormalization, Conv scales and HardSwish;
+measured worst cases 0.97 and 0.87, docs/emulator.md), so their tests hold the floors measured today and fail on any
+regression below them. PP-OCRv4 det and the direction classifier calibrate on rendered
 text pages, as their users' data looks; the YOLO-style detector (tools/model_zoo.py) on smooth random scenes. The
 detector is calibrated and run at 320x320 (it is fully convolutional) to keep the test short."""
 from __future__ import annotations
@@ -119,7 +120,7 @@ def test_ppocr_det_quantized_keeps_cosine_098(ez, ppocr_dir, tmp_path):
     model = with_input_dims(onnx.load(str(ppocr_dir / "det.onnx")), [1, 3, 320, 320])
     cosines = quantized_cosines(ez, model, lambda s: ocr_input(text_page(s), 320, 320), tmp_path)
     print("PP-OCRv4 det int8 vs float, cosine per input:", [round(c, 4) for c in cosines])
-    assert min(cosines) >= 0.88, cosines  # the issue's 0.98 is not reached yet
+    assert min(cosines) >= 0.96, cosines  # the issue's 0.98 is not reached yet
 
 
 def test_ppocr_cls_quantized_keeps_cosine_098(ez, ppocr_dir, tmp_path):
@@ -130,7 +131,7 @@ def test_ppocr_cls_quantized_keeps_cosine_098(ez, ppocr_dir, tmp_path):
 
     cosines = quantized_cosines(ez, model, line, tmp_path)
     print("PP-OCR cls int8 vs float, cosine per input:", [round(c, 4) for c in cosines])
-    assert min(cosines) >= 0.84, cosines  # the issue's 0.98 is not reached yet
+    assert min(cosines) >= 0.86, cosines  # the issue's 0.98 is not reached yet
 
 
 def test_yolo_like_quantized_keeps_cosine_098(ez, tmp_path):
