@@ -41,6 +41,10 @@ def mmse_ranges(model: Any, feeds: List[Dict[str, np.ndarray]]) -> Dict[str, Tup
             if isinstance(value, np.ndarray) and value.dtype == np.float32 and value.size:
                 lo[name] = min(lo.get(name, np.inf), float(value.min()))
                 hi[name] = max(hi.get(name, -np.inf), float(value.max()))
+    for name in lo:
+        if not (np.isfinite(lo[name]) and np.isfinite(hi[name])):
+            raise ValueError(f"quantized_algorithm='mmse': tensor '{name}' is not finite on the calibration data "
+                             f"(min {lo[name]}, max {hi[name]}); check the dataset for NaN or inf values")
     hists = {name: np.zeros(BINS) for name in lo if hi[name] > lo[name]}
     for feed in feeds:
         for name, value in zip(names, session.run(names, feed)):

@@ -199,6 +199,13 @@ def test_mmse_is_what_build_uses_for_the_activation_ranges(model_path):
     assert input_scale("mmse") < input_scale("normal")
 
 
+def test_mmse_refuses_calibration_data_that_is_not_finite(model_path):
+    data = samples(3)
+    data[1][0, 0, 2, 2] = np.inf
+    with pytest.raises(ValueError, match="tensor 'x' is not finite"):
+        built(model_path, data, quantized_algorithm="mmse")
+
+
 @pytest.mark.parametrize("option, value, error, text", [
     ("quantized_dtype", "w16a16i", ValueError, "quantized_dtype 'w16a16i' is not supported"),
     ("quantized_dtype", 8, TypeError, "quantized_dtype must be a str"),
