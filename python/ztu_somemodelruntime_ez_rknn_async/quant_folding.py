@@ -78,11 +78,23 @@ def fold_for_quantization(model: Any) -> Any:
         for o in out.opset_import:
             if o.domain in ("", "ai.onnx") and o.version < 14:
                 o.version = 14
-    used = {x for n in out.graph.node for x in n.input} | g.outputs
+    used = _read_names(out.graph) | g.outputs | {i.name for i in out.graph.input}
     kept_inits = [t for t in out.graph.initializer if t.name in used]
     del out.graph.initializer[:]
     out.graph.initializer.extend(kept_inits)
     return out
+
+
+def _read_names(graph: Any) -> set:
+    """Every tensor name a node of `graph` or of its subgraphs (If / Loop bodies, which may read outer weights)
+    reads."""
+    names = set()
+    for node in graph.node:
+        names.update(node.input)
+        for attr in node.attribute:
+            for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                names |= _read_names(sub)
+    return names
 
 
 def _channel_vector(value: np.ndarray, channels: int) -> Optional[np.ndarray]:

@@ -98,3 +98,27 @@ def test_a_constant_that_varies_along_width_is_not_folded():
     assert sum(n.op_type == "Add" for n in folded.graph.node) == 1
     x = np.random.default_rng(3).normal(0, 2, SHAPE).astype(np.float32)
     np.testing.assert_allclose(run(folded, x)[0], run(model, x)[0], rtol=1e-4, atol=1e-4)
+
+
+def test_weights_still_read_elsewhere_are_kept():
+    """The BatchNormalization's mean is also read inside an If branch and listed as a graph input (old IR): folding
+    the BatchNormalization must keep that initializer."""
+    model = chain_model()
+    branch = helper.make_graph([helper.make_node("Identity", ["mean"], ["m_out"])], "branch", [],
+                               [helper.make_tensor_value_info("m_out", TensorProto.FLOAT, [4])])
+    model.graph.node.append(helper.make_node("If", ["cond"], ["picked"], then_branch=branch, else_branch=branch))
+    model.graph.input.append(helper.make_tensor_value_info("cond", TensorProto.BOOL, []))
+    model.graph.input.append(helper.make_tensor_value_info("var", TensorProto.FLOAT, [4]))
+    model.graph.output.append(helper.make_tensor_value_info("picked", TensorProto.FLOAT, [4]))
+    folded = folding.fold_for_quantization(model)
+    assert not any(n.op_type == "BatchNormalization" for n in folded.graph.node)
+    names = {t.name for t in folded.graph.initializer}
+    assert {"mean", "var"} <= names and "gamma" not in names
+    x = np.random.default_rng(4).normal(0, 2, SHAPE).astype(np.float32)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    feeds = {"x": x, "cond": np.array(True)}
+    want = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, feeds)
+    got = ort.InferenceSession(folded.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, feeds)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
