@@ -288,7 +288,10 @@ class RKNN:
             feeds = _prep_options().normalize_feeds(self._config, self._input_names, q.load_dataset(dataset, model))
             float_model = model
             model = q.quantize(float_model, feeds, self._config.get("quantized_dtype", "w8a8"),
-                               self._config.get("quantized_method", "channel") == "channel")
+                               self._config.get("quantized_method", "channel") == "channel",
+                               _sibling("quant_folding").fold_for_quantization,
+                               _sibling("quant_ranges").mmse_ranges
+                               if self._config.get("quantized_algorithm") == "mmse" else None)
             self._accuracy = q.accuracy_report(float_model, model, feeds)
             for name, value in self._accuracy.items():
                 self._log(f"quantized output '{name}': cosine {value:.6f} vs float on {len(feeds)} input(s)")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
 # toolkit2's quantized_dtype names -> activation type of the QDQ model (weights are always int8).
 QUANTIZED_DTYPES = {"w8a8": "int8", "asymmetric_quantized-8": "int8", "w8a8_uint8": "uint8"}
-QUANTIZED_ALGORITHMS = ("normal",)  # min/max; toolkit2's 'mmse' and 'kl_divergence' are not implemented
+QUANTIZED_ALGORITHMS = ("normal", "mmse")  # min/max, least squared error; toolkit2's 'kl_divergence' is not implemented
 QUANTIZED_METHODS = ("channel", "layer")
 
 
@@ -31,8 +31,9 @@ def check_quantized_dtype(value: Any) -> str:
 def check_quantized_algorithm(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"quantized_algorithm must be a str, got {type(value).__name__}")
-    if value in ("mmse", "kl_divergence"):
-        raise NotImplementedError(f"quantized_algorithm {value!r} is not implemented; use 'normal' (min/max)")
+    if value == "kl_divergence":
+        raise NotImplementedError(f"quantized_algorithm {value!r} is not implemented; use 'normal' (min/max) "
+                                  f"or 'mmse'")
     if value not in QUANTIZED_ALGORITHMS:
         raise ValueError(f"quantized_algorithm {value!r} is not one of normal, mmse, kl_divergence")
     return value
@@ -117,8 +118,11 @@ def _read_dataset_file(path: str) -> List[List[np.ndarray]]:
     return samples
 
 
-def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: str, per_channel: bool) -> Any:
-    """The QDQ model of `model` calibrated with min/max on `feeds`."""
+def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: str, per_channel: bool,
+             fold: Optional[Callable[[Any], Any]] = None, ranges: Optional[Callable[[Any, list], dict]] = None) -> Any:
+    """The QDQ model of `model` calibrated with min/max on `feeds`; `fold` (quant_folding.fold_for_quantization)
+    first merges the tensors the NPU never stores; `ranges` (quant_ranges.mmse_ranges), if given, replaces the
+    min/max range of each activation by the one it returns."""
     import onnx
 
     try:
@@ -137,13 +141,18 @@ def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: st
 
     activation = QuantType.QInt8 if QUANTIZED_DTYPES[quantized_dtype] == "int8" else QuantType.QUInt8
     model = _constants_as_initializers(_at_least_opset_13(model))
+    if fold is not None:
+        model = fold(model)
+    overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}]
+                 for name, (lo, hi) in (ranges(model, feeds) if ranges is not None else {}).items()}
     with tempfile.TemporaryDirectory(prefix="ezrknn-quant-") as tmp:
         src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "qdq.onnx")
         onnx.save(model, src)
         quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, activation_type=activation,
                         weight_type=QuantType.QInt8, per_channel=per_channel, reduce_range=False,
                         calibrate_method=CalibrationMethod.MinMax,
-                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
+                                       "TensorQuantOverrides": overrides})
         return onnx.load(dst)
 
 
