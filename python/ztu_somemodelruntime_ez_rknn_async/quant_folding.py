@@ -13,6 +13,12 @@ import numpy as np
 _CONVS = ("Conv", "ConvTranspose")
 
 
+def _key(node: Any) -> tuple:
+    """A node's identity: its outputs, unique in a graph (SSA). Not id(): protobuf message wrappers are not
+    guaranteed to be the same Python object each time a node is read."""
+    return tuple(node.output)
+
+
 class _Graph:
     """Indexes of one GraphProto: producers, readers, initializers as arrays."""
 
@@ -38,7 +44,7 @@ class _Graph:
         return self.arrays[name]
 
     def only_reader(self, name: str, node: Any) -> bool:
-        return name not in self.outputs and [id(n) for n in self.readers.get(name, [])] == [id(node)]
+        return name not in self.outputs and [_key(n) for n in self.readers.get(name, [])] == [_key(node)]
 
     def add_init(self, name: str, value: np.ndarray) -> str:
         tensor = self._np.from_array(np.ascontiguousarray(value), name)
@@ -66,12 +72,12 @@ def fold_for_quantization(model: Any) -> Any:
         if x is not None:  # the Div becomes the HardSwish: it stays after x's writer and before its readers
             mul = g.producer[node.input[0]]
             clip = next(g.producer[t] for t in mul.input if t != x)
-            removed.update(id(n) for n in (mul, clip, g.producer[clip.input[0]]))
+            removed.update(_key(n) for n in (mul, clip, g.producer[clip.input[0]]))
             node.op_type = "HardSwish"
             del node.input[:]
             node.input.append(x)
             hardswish += 1
-    kept = [n for n in out.graph.node if id(n) not in removed]
+    kept = [n for n in out.graph.node if _key(n) not in removed]
     del out.graph.node[:]
     out.graph.node.extend(kept)
     if hardswish:  # HardSwish is an opset 14 op
