@@ -13,6 +13,22 @@ inline constexpr size_t kBufferAlignment = 64;
 
 inline size_t align_up(size_t n, size_t a = kBufferAlignment) { return (n + a - 1) / a * a; }
 
+// Hands out consecutive aligned pieces of a kernel's scratch block, each align_up(count * sizeof(T)) bytes, in the
+// order the kernel's scratch_bytes() counted them.
+class ScratchCursor {
+public:
+    explicit ScratchCursor(void* base) : next_(static_cast<unsigned char*>(base)) {}
+    template <class T>
+    T* take(size_t count) {
+        T* piece = reinterpret_cast<T*>(next_);
+        next_ += align_up(count * sizeof(T));
+        return piece;
+    }
+
+private:
+    unsigned char* next_;
+};
+
 class AlignedBuffer {
 public:
     AlignedBuffer() = default;

@@ -61,18 +61,13 @@ public:
 
     void run(const RunContext& ctx) const override {
         const int64_t M = g_.out_channels, K = g_.kdim(), P = g_.window.out_size();
-        auto* base = static_cast<unsigned char*>(ctx.scratch);
-        auto take = [&base](size_t bytes) {
-            unsigned char* p = base;
-            base += align_up(bytes);
-            return p;
-        };
-        auto* wq = reinterpret_cast<int16_t*>(take(static_cast<size_t>(M * K) * 2));
-        auto* col = reinterpret_cast<int16_t*>(take(static_cast<size_t>(K * P) * 2));
-        auto* accs = reinterpret_cast<int32_t*>(take(static_cast<size_t>(threads_) * align_up(kColumnBlock * 4)));
-        auto* multiplier = reinterpret_cast<float*>(take(static_cast<size_t>(M) * 4));
-        auto* w_zp = reinterpret_cast<int32_t*>(take(static_cast<size_t>(M) * 4));
-        auto* bias = reinterpret_cast<int32_t*>(take(static_cast<size_t>(M) * 4));
+        ScratchCursor scratch(ctx.scratch);
+        auto* wq = scratch.take<int16_t>(static_cast<size_t>(M * K));
+        auto* col = scratch.take<int16_t>(static_cast<size_t>(K * P));
+        auto* accs = scratch.take<int32_t>(static_cast<size_t>(threads_) * align_up(kColumnBlock * 4) / 4);
+        auto* multiplier = scratch.take<float>(static_cast<size_t>(M));
+        auto* w_zp = scratch.take<int32_t>(static_cast<size_t>(M));
+        auto* bias = scratch.take<int32_t>(static_cast<size_t>(M));
 
         int32_t x_zp = 0, y_zp = 0;
         in_.load(ctx.inputs, x_zp, y_zp, w_zp, multiplier);

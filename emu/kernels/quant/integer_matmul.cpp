@@ -39,19 +39,14 @@ public:
 
     void run(const RunContext& ctx) const override {
         const int64_t M = g_.m, K = g_.k, N = g_.n;
-        auto* base = static_cast<unsigned char*>(ctx.scratch);
-        auto take = [&base](size_t bytes) {
-            unsigned char* p = base;
-            base += align_up(bytes);
-            return p;
-        };
-        auto* bq = reinterpret_cast<int16_t*>(take(static_cast<size_t>(K * N) * 2));
-        auto* b_zp = reinterpret_cast<int32_t*>(take(static_cast<size_t>(N) * 4));
-        auto* multiplier = reinterpret_cast<float*>(take(static_cast<size_t>(N) * 4));
+        ScratchCursor scratch(ctx.scratch);
+        auto* bq = scratch.take<int16_t>(static_cast<size_t>(K * N));
+        auto* b_zp = scratch.take<int32_t>(static_cast<size_t>(N));
+        auto* multiplier = scratch.take<float>(static_cast<size_t>(N));
         const size_t acc_stride = align_up(static_cast<size_t>(N) * 4) / 4;
         const size_t row_stride = align_up(static_cast<size_t>(K) * 2) / 2;
-        auto* accs = reinterpret_cast<int32_t*>(take(static_cast<size_t>(threads_) * acc_stride * 4));
-        auto* rows = reinterpret_cast<int16_t*>(base);
+        auto* accs = scratch.take<int32_t>(static_cast<size_t>(threads_) * acc_stride);
+        auto* rows = scratch.take<int16_t>(static_cast<size_t>(threads_) * row_stride);
 
         int32_t a_zp = 0, y_zp = 0;
         in_.load(ctx.inputs, a_zp, y_zp, b_zp, multiplier);
