@@ -141,8 +141,11 @@ EZEMU_EXPORT int rknn_set_io_mem(rknn_context ctx, rknn_tensor_mem* mem, rknn_te
 
 EZEMU_EXPORT int rknn_set_input_shape(rknn_context ctx, rknn_tensor_attr* attr)
 {
-    (void)ctx, (void)attr;
-    return ezemu::api::not_implemented("rknn_set_input_shape");
+    return ezemu::api::with_context("rknn_set_input_shape", ctx, [&](ezemu::npu::Context& c) -> int {
+        ezemu::api::require_pointer(attr, "attr");
+        c.set_input_shape(*attr);
+        return RKNN_SUCC;
+    });
 }
 
 EZEMU_EXPORT int rknn_set_input_shapes(rknn_context ctx, uint32_t n_inputs, rknn_tensor_attr attr[])

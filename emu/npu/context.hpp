@@ -43,6 +43,9 @@ public:
     // shape drops the bound inputs, io mems and outputs: the caller sets them again at that shape. Throws
     // RknnError(RKNN_ERR_PARAM_INVALID) naming the allowed sets otherwise.
     void set_input_shapes(uint32_t count, const rknn_tensor_attr* attrs);
+    // rknn_set_input_shape (deprecated since 1.5.2): the dims of input attr.index; the other inputs keep the
+    // current set's dims, and the result must again be one of the model's shape sets.
+    void set_input_shape(const rknn_tensor_attr& attr);
 
     // AUTO, a core of the platform, CORE_0_1, CORE_0_1_2 (rk3588) or ALL. Throws RknnError otherwise (see
     // context.cpp for the codes). An int, not rknn_core_mask: callers may pass any value (see c_enum.hpp).
@@ -110,6 +113,8 @@ public:
 private:
     // Makes shape set `s` current (context_shapes.cpp).
     void select_variant(size_t s);
+    // The shape set whose inputs have exactly these ONNX-order dims becomes current; RknnError otherwise.
+    void select_shapes(const std::vector<std::vector<int64_t>>& wanted);
     // Pieces of run() for zero-copy memory (context_io_memory.cpp).
     void check_outside_memory() const;
     const void* stage_input(size_t index);

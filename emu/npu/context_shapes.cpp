@@ -63,6 +63,47 @@ void Context::set_input_shapes(uint32_t count, const rknn_tensor_attr* attrs)
         wanted[a.index] = onnx_dims(a, m.inputs()[a.index], what + " (input " + std::to_string(a.index) + " '" +
                                                                m.inputs()[a.index].info.name + "')");
     }
+    select_shapes(wanted);
+}
+
+void Context::select_variant(size_t s)
+{
+    if (!states_[s]) {
+        states_[s] = model_->variants()[s].compiled->create_state();
+        states_[s]->time_steps = perf_detail_enabled_;
+    }
+    variant_ = s;
+    state_ = states_[s].get();
+    // Data of the previous shape does not fit the new one: the caller sets inputs, mems and outputs again.
+    input_bound_.assign(input_bound_.size(), false);
+    for (auto& b : input_mems_) b.reset();
+    for (auto& b : output_mems_) b.reset();
+    outputs_valid_ = false;
+}
+
+// rknn_set_input_shape (deprecated, singular): one input's dims; the others keep the current set's.
+void Context::set_input_shape(const rknn_tensor_attr& attr)
+{
+    const LoadedModel& m = *model_;
+    const size_t n_inputs = m.inputs().size();
+    if (attr.index >= n_inputs) {
+        throw RknnError(RKNN_ERR_PARAM_INVALID, "attr.index is " + std::to_string(attr.index) +
+                                                    ", out of range: the model has " + std::to_string(n_inputs) +
+                                                    " input(s)");
+    }
+    std::vector<std::vector<int64_t>> wanted;
+    for (const IoTensor& t : inputs()) wanted.push_back(t.info.shape);
+    wanted[attr.index] = onnx_dims(attr, m.inputs()[attr.index],
+                                   "attr (input " + std::to_string(attr.index) + " '" +
+                                       m.inputs()[attr.index].info.name + "')");
+    select_shapes(wanted);
+}
+
+// The shape set equal to `wanted` (ONNX-order dims of every input) becomes the current one.
+void Context::select_shapes(const std::vector<std::vector<int64_t>>& wanted)
+{
+    const LoadedModel& m = *model_;
+    const size_t n_inputs = m.inputs().size();
     for (size_t s = 0; s < m.variants().size(); ++s) {
         const std::vector<IoTensor>& inputs = m.variants()[s].inputs;
         bool match = true;
@@ -79,21 +120,6 @@ void Context::set_input_shapes(uint32_t count, const rknn_tensor_attr* attrs)
                                         : "the model's; it is not a dynamic-shape model and has only " +
                                               allowed_sets(m)) +
                         " (RKNN_QUERY_INPUT_DYNAMIC_RANGE lists them)");
-}
-
-void Context::select_variant(size_t s)
-{
-    if (!states_[s]) {
-        states_[s] = model_->variants()[s].compiled->create_state();
-        states_[s]->time_steps = perf_detail_enabled_;
-    }
-    variant_ = s;
-    state_ = states_[s].get();
-    // Data of the previous shape does not fit the new one: the caller sets inputs, mems and outputs again.
-    input_bound_.assign(input_bound_.size(), false);
-    for (auto& b : input_mems_) b.reset();
-    for (auto& b : output_mems_) b.reset();
-    outputs_valid_ = false;
 }
 
 }  // namespace ezemu::npu

@@ -214,6 +214,51 @@ def test_set_input_shapes_bad_arguments(dyn):
     assert "given twice" in dyn.emu.last_error()
 
 
+def set_one_shape(ctx, index, shape_onnx):
+    """rknn_set_input_shape (deprecated, singular) with NHWC dims for a 4-D input."""
+    attr = ctx.attr(index)
+    dims = [shape_onnx[0], shape_onnx[2], shape_onnx[3], shape_onnx[1]] if len(shape_onnx) == 4 else shape_onnx
+    attr.n_dims = len(dims)
+    for d, v in enumerate(dims):
+        attr.dims[d] = v
+    return ctx.lib.rknn_set_input_shape(ctx.handle, C.byref(attr))
+
+
+def test_set_input_shape_changes_one_input_and_keeps_the_others(emu):
+    sets = [[[1, 3, 4, 4], [1, 2]], [[1, 3, 8, 6], [1, 2]], [[1, 3, 8, 6], [3, 2]]]
+    ctx = emu.open(M.to_bytes(M.dynamic_pair({"rknn.dynamic_input": json.dumps(sets)})))
+    assert set_one_shape(ctx, 0, [1, 3, 8, 6]) == 0, emu.last_error()
+    assert ctx.attr(0, cmd=R.RKNN_QUERY_CURRENT_INPUT_ATTR).shape == (1, 8, 6, 3)
+    assert ctx.attr(1, cmd=R.RKNN_QUERY_CURRENT_INPUT_ATTR).shape == (1, 2)
+    assert set_one_shape(ctx, 1, [3, 2]) == 0, emu.last_error()
+    assert ctx.attr(1, output=True, cmd=R.RKNN_QUERY_CURRENT_OUTPUT_ATTR).shape == (3, 2)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((1, 3, 8, 6)).astype(np.float32)
+    z = rng.standard_normal((3, 2)).astype(np.float32)
+    ctx.inputs_set(x, z)
+    ctx.run()
+    y, w = ctx.outputs_get(attr_cmd=R.RKNN_QUERY_CURRENT_OUTPUT_ATTR)
+    np.testing.assert_array_equal(y, M.fp16(M.fp16(x) * 2))
+    np.testing.assert_array_equal(w, M.fp16(M.fp16(z) + 1))
+    # x back to 4x4 while z stays [3,2]: no such set, and nothing changes
+    assert set_one_shape(ctx, 0, [1, 3, 4, 4]) == R.RKNN_ERR_PARAM_INVALID
+    assert "not one of the model's shape sets" in emu.last_error()
+    assert ctx.attr(0, cmd=R.RKNN_QUERY_CURRENT_INPUT_ATTR).shape == (1, 8, 6, 3)
+
+
+def test_set_input_shape_bad_arguments(dyn):
+    assert dyn.lib.rknn_set_input_shape(dyn.handle, None) == R.RKNN_ERR_PARAM_INVALID
+    attr = dyn.attr(0)
+    attr.index = 2
+    assert dyn.lib.rknn_set_input_shape(dyn.handle, C.byref(attr)) == R.RKNN_ERR_PARAM_INVALID
+    assert "attr.index is 2, out of range: the model has 2 input(s)" in dyn.emu.last_error()
+    attr = dyn.attr(0)
+    attr.n_dims = 3
+    assert dyn.lib.rknn_set_input_shape(dyn.handle, C.byref(attr)) == R.RKNN_ERR_PARAM_INVALID
+    assert "has n_dims 3, the input has 4" in dyn.emu.last_error()
+    assert dyn.lib.rknn_set_input_shape(0, C.byref(dyn.attr(0))) != 0
+
+
 def test_static_model_accepts_only_its_own_shape(emu):
     ctx = emu.open(M.to_bytes(M.add_const([1, 3, 4, 5])))
     assert set_shapes(ctx, [[1, 3, 4, 5]]) == 0

@@ -23,16 +23,6 @@ def check(emu, function, code):
     assert emu.last_error().startswith(f"{function} is not implemented by the ezrknn emulator yet"), emu.last_error()
 
 
-def test_int_functions(emu, emu_lib, ctx):
-    h = ctx.handle
-    attr = R.rknn_tensor_attr()
-    calls = {
-        "rknn_set_input_shape": lambda: emu_lib.rknn_set_input_shape(h, C.byref(attr)),
-    }
-    for name, call in calls.items():
-        check(emu, name, call())
-
-
 def test_pointer_functions_return_null(emu, emu_lib, ctx):
     h = ctx.handle
     blob = (C.c_uint8 * 64)()
