@@ -269,16 +269,26 @@ def test_run_releases_the_gil(open_session, heavy_model):
     run_s = time.perf_counter() - start
     if run_s < 0.02:
         pytest.skip(f"one run takes {run_s * 1e3:.1f} ms: too fast to tell a held GIL from a released one")
-    worker = threading.Thread(target=lambda: [sess.run(None, x) for _ in range(5)])
-    worker.start()
-    last = time.perf_counter()
-    longest_pause = 0.0
-    while worker.is_alive():  # a held GIL would stall this loop for a whole run
-        now = time.perf_counter()
-        longest_pause = max(longest_pause, now - last)
-        last = now
-    worker.join()
-    assert longest_pause < 0.6 * run_s, (longest_pause, run_s)
+
+    def longest_pause_during_runs():
+        worker = threading.Thread(target=lambda: [sess.run(None, x) for _ in range(5)])
+        worker.start()
+        last = time.perf_counter()
+        longest = 0.0
+        while worker.is_alive():  # a held GIL would stall this loop for a whole run
+            now = time.perf_counter()
+            longest = max(longest, now - last)
+            last = now
+        worker.join()
+        return longest
+
+    # A held GIL stalls the loop in every trial; a loaded host may deschedule it once in a while: three trials.
+    pauses = []
+    for _ in range(3):
+        pauses.append(longest_pause_during_runs())
+        if pauses[-1] < 0.6 * run_s:
+            break
+    assert min(pauses) < 0.6 * run_s, (pauses, run_s)
 
 
 def test_results_outlive_the_session(open_session, convnet_model, image):

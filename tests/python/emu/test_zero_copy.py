@@ -7,7 +7,6 @@ import ctypes as C
 import mmap
 import os
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -193,16 +192,14 @@ def test_100000_create_destroy_cycles_leak_nothing(emu_lib, add4d):
     create2, destroy = emu_lib.rknn_create_mem2, emu_lib.rknn_destroy_mem
     for _ in range(1000):
         destroy(0, create2(0, 4096, NO_CONTEXT))
-    fd0, rss0, start = fds(), rss_kib(), time.monotonic()
+    fd0, rss0 = fds(), rss_kib()
     for i in range(100_000):
         m = create2(add4d.handle if i % 2 else 0, 4096, NO_CONTEXT if i % 2 == 0 else 0)
         C.memset(m.contents.virt_addr, 1, 1)  # touch the page: a leaked mapping would cost RSS
         assert destroy(add4d.handle, m) == 0
-    elapsed = time.monotonic() - start
     assert fds() == fd0
     # 100000 leaked pages would be 400 MiB; the margin leaves room for allocator (or ASan quarantine) growth.
     assert rss_kib() - rss0 < 64 * 1024
-    assert elapsed < 10, elapsed
 
 
 def test_threads_create_and_destroy_concurrently(emu_lib, add4d):
