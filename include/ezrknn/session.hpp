@@ -138,6 +138,8 @@ public:
     // RKNN_QUERY_CUSTOM_STRING of the model ("" when it has none).
     const std::string& custom_string() const;
     const ModelMetadata& metadata() const;
+    // True for a dynamic-shape model (shape sets from RKNN_QUERY_INPUT_DYNAMIC_RANGE); inputs() shows its first set.
+    bool dynamic_shapes() const;
     // Queried now (RKNN_QUERY_MEM_SIZE on the first context); throws Error when the runtime refuses the query.
     MemorySize memory_size() const;
     // The custom ops registered on every context: "cstSigmoid (version=1, target=1) from /path/librkcst_x.so".

@@ -279,6 +279,7 @@ const RuntimeInfo& Session::runtime() const { return impl_->runtime; }
 const ProviderOptions& Session::options() const { return impl_->options; }
 const std::string& Session::custom_string() const { return impl_->custom_string; }
 const ModelMetadata& Session::metadata() const { return impl_->metadata; }
+bool Session::dynamic_shapes() const { return impl_->shape_sets.dynamic(); }
 
 MemorySize Session::memory_size() const {
     const RknnContext& ctx = impl_->pool->context(0);

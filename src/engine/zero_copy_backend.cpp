@@ -81,6 +81,7 @@ bool ZeroCopyBackend::logical_nhwc(IoKind kind, size_t index) const {
 void ZeroCopyBackend::query_layouts() {
     const RknnFunctions& fn = library_->fn();
     const bool blocked_mode = session_->options().zero_copy_layout == ZeroCopyLayout::Native;
+    const bool dynamic = session_->dynamic_shapes();
     auto query = [&](rknn_query_cmd cmd, uint32_t index, rknn_tensor_attr& out) {
         out = {};
         out.index = index;
@@ -103,15 +104,18 @@ void ZeroCopyBackend::query_layouts() {
             t.onnx = onnx_attr(queried, d);
             t.logical_nhwc = d.shape.size() == 4 && d.format == TensorFormat::NHWC;
             // Vendor runtimes report bogus native shapes for non-4-D tensors (anchor §6.2): keep them logical.
+            // A dynamic-shape model answers only the CURRENT_NATIVE_* queries (rknn-api.md §7.12): the context is
+            // at its first shape set, which is the one the binding serves, and it has no NHWC variant to query.
             rknn_tensor_attr native{};
+            const rknn_query_cmd native_cmd =
+                dynamic ? (input ? RKNN_QUERY_CURRENT_NATIVE_INPUT_ATTR : RKNN_QUERY_CURRENT_NATIVE_OUTPUT_ATTR)
+                        : (input ? RKNN_QUERY_NATIVE_INPUT_ATTR : RKNN_QUERY_NATIVE_OUTPUT_ATTR);
             const bool have_native =
-                d.shape.size() == 4 &&
-                query(input ? RKNN_QUERY_NATIVE_INPUT_ATTR : RKNN_QUERY_NATIVE_OUTPUT_ATTR, idx, native) &&
-                element_type_from_rknn(native.type) == d.type;
+                d.shape.size() == 4 && query(native_cmd, idx, native) && element_type_from_rknn(native.type) == d.type;
             t.native = have_native ? native : t.onnx;
             rknn_tensor_attr nhwc{};
             const bool have_nhwc =
-                have_native && is_4d_float_or_byte(t.onnx) &&
+                have_native && !dynamic && is_4d_float_or_byte(t.onnx) &&
                 query(input ? RKNN_QUERY_NATIVE_NHWC_INPUT_ATTR : RKNN_QUERY_NATIVE_NHWC_OUTPUT_ATTR, idx, nhwc) &&
                 nhwc.n_dims == 4 && nhwc.fmt == RKNN_TENSOR_NHWC && element_type_from_rknn(nhwc.type) == d.type;
             t.nhwc = have_nhwc ? nhwc : t.native;

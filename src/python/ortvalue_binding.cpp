@@ -246,6 +246,17 @@ struct PyIoBinding {
             value = DeviceTensor::for_tensor(binding->backend(), IoKind::Input, name, ValueLayout::Native, 0);
         }
         OrtValue v{std::nullopt, value};
+        const Session& session = binding->backend()->session();
+        if (session.dynamic_shapes()) {
+            py::array a = py::array::ensure(arr);
+            const std::vector<int64_t> got(a.shape(), a.shape() + a.ndim());
+            if (a && got != value->shape()) {
+                throw_invalid_argument("input '" + name + "' of this dynamic-shape model takes " +
+                                       shape_to_string(value->shape()) + " in an io binding, got " +
+                                       shape_to_string(got) + ": io binding serves the model's first shape set; "
+                                       "run() serves every set");
+            }
+        }
         v.update_inplace(arr);
         binding->bind_input(name, value);
     }

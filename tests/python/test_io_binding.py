@@ -343,3 +343,40 @@ def test_zero_copy_layout_mode_contract(ez, open_session, model_dir):
         binding.bind_ortvalue_input("y", ez.OrtValue.ortvalue_from_shape_and_type(shape, np.float16, "rknpu2"))
     with pytest.raises(RuntimeError, match="Unknown zero_copy_layout"):
         open_session(path, zero_copy_layout="blocked")
+
+
+DYNAMIC_SETS = [[[1, 3, 4, 4]], [[1, 3, 8, 6]]]
+
+
+@pytest.fixture(scope="module")
+def dynamic_model(model_dir):
+    """y = 2x with x [1,3,H,W] and two shape sets (rknn.dynamic_input, as the preparation helper writes it)."""
+    _onnx()
+    import json
+
+    from onnx import TensorProto, helper, numpy_helper
+
+    return save_model([helper.make_node("Mul", ["x", "two"], ["y"], name="mul")],
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", "W"])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, "H", "W"])],
+                      [numpy_helper.from_array(np.array(2.0, np.float32), "two")], model_dir / "dynamic.onnx",
+                      metadata={"rknn.dynamic_input": json.dumps(DYNAMIC_SETS)}, name="dynamic")
+
+
+@pytest.mark.parametrize("zero_copy_layout", ["nhwc", "native"])
+def test_dynamic_model_binds_at_its_first_shape_set(ez, open_session, dynamic_model, zero_copy_layout, capfd):
+    sess = open_session(dynamic_model, zero_copy_layout=zero_copy_layout)
+    x = np.random.default_rng(3).uniform(-2, 2, (1, 3, 4, 4)).astype(np.float16)  # the NPU's type, as reported
+    binding = sess.io_binding()
+    binding.bind_cpu_input("x", x)
+    binding.bind_output("y", "rknpu2")
+    sess.run_with_iobinding(binding)
+    np.testing.assert_array_equal(binding.copy_outputs_to_cpu()[0], sess.run(None, {"x": x})[0])
+    # run() still serves the other set on the same session
+    big = np.ones((1, 3, 8, 6), np.float16)
+    assert sess.run(None, {"x": big})[0].shape == (1, 3, 8, 6)
+    with pytest.raises(ez.InvalidArgument, match=r"input 'x' of this dynamic-shape model takes \[1, 3, 4, 4\] in "
+                                                 r"an io binding, got \[1, 3, 8, 6\]: io binding serves the model's "
+                                                 r"first shape set; run\(\) serves every set"):
+        binding.bind_cpu_input("x", big)
+    assert "E RKNN" not in capfd.readouterr().err  # no refused NATIVE_* queries on the way
