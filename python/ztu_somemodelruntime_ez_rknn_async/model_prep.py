@@ -74,6 +74,12 @@ def _sibling(name: str):
     return module
 
 
+def _activation_ranges(algorithm: str):
+    """quant_ranges' range search for a quantized_algorithm, or None for 'normal' (plain min/max)."""
+    ranges = _sibling("quant_ranges")
+    return {"mmse": ranges.mmse_ranges, "kl_divergence": ranges.kl_ranges}.get(algorithm)
+
+
 def _quantization():
     return _sibling("quantization")
 
@@ -290,8 +296,7 @@ class RKNN:
             model = q.quantize(float_model, feeds, self._config.get("quantized_dtype", "w8a8"),
                                self._config.get("quantized_method", "channel") == "channel",
                                _sibling("quant_folding").fold_for_quantization,
-                               _sibling("quant_ranges").mmse_ranges
-                               if self._config.get("quantized_algorithm") == "mmse" else None)
+                               _activation_ranges(self._config.get("quantized_algorithm", "normal")))
             self._accuracy = q.accuracy_report(float_model, model, feeds)
             for name, value in self._accuracy.items():
                 self._log(f"quantized output '{name}': cosine {value:.6f} vs float on {len(feeds)} input(s)")

@@ -16,7 +16,7 @@ import numpy as np
 
 # toolkit2's quantized_dtype names -> activation type of the QDQ model (weights are always int8).
 QUANTIZED_DTYPES = {"w8a8": "int8", "asymmetric_quantized-8": "int8", "w8a8_uint8": "uint8"}
-QUANTIZED_ALGORITHMS = ("normal", "mmse")  # min/max, least squared error; toolkit2's 'kl_divergence' is not implemented
+QUANTIZED_ALGORITHMS = ("normal", "mmse", "kl_divergence")  # min/max, least squared error, least KL divergence
 QUANTIZED_METHODS = ("channel", "layer")
 
 
@@ -31,9 +31,6 @@ def check_quantized_dtype(value: Any) -> str:
 def check_quantized_algorithm(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"quantized_algorithm must be a str, got {type(value).__name__}")
-    if value == "kl_divergence":
-        raise NotImplementedError(f"quantized_algorithm {value!r} is not implemented; use 'normal' (min/max) "
-                                  f"or 'mmse'")
     if value not in QUANTIZED_ALGORITHMS:
         raise ValueError(f"quantized_algorithm {value!r} is not one of normal, mmse, kl_divergence")
     return value
@@ -121,7 +118,7 @@ def _read_dataset_file(path: str) -> List[List[np.ndarray]]:
 def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: str, per_channel: bool,
              fold: Optional[Callable[[Any], Any]] = None, ranges: Optional[Callable[[Any, list], dict]] = None) -> Any:
     """The QDQ model of `model` calibrated with min/max on `feeds`; `fold` (quant_folding.fold_for_quantization)
-    first merges the tensors the NPU never stores; `ranges` (quant_ranges.mmse_ranges), if given, replaces the
+    first merges the tensors the NPU never stores; `ranges` (quant_ranges.mmse_ranges or kl_ranges), if given, replaces the
     min/max range of each activation by the one it returns."""
     import onnx
 

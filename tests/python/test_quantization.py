@@ -183,7 +183,8 @@ def test_mmse_ranges_clip_the_tails_and_lower_the_squared_error(tmp_path):
     assert ranges["y"][0] == 0.0 and 0 < ranges["y"][1] < values.max()
 
 
-def test_mmse_is_what_build_uses_for_the_activation_ranges(model_path):
+@pytest.mark.parametrize("algorithm, search", [("mmse", "mmse_ranges"), ("kl_divergence", "kl_ranges")])
+def test_the_algorithm_gives_build_its_activation_ranges(model_path, algorithm, search):
     data = [np.random.default_rng(s).laplace(0, 1, SHAPE).astype(np.float32) for s in range(400)]
 
     def input_scale(algorithm):
@@ -192,24 +193,65 @@ def test_mmse_is_what_build_uses_for_the_activation_ranges(model_path):
         return next(float(inits[n.input[1]]) for n in q.graph.node if n.op_type == "QuantizeLinear"
                     and n.input[0] == "x")
 
-    lo, hi = _ranges_module().mmse_ranges(onnx.load(str(model_path)), [{"x": x} for x in data])["x"]
-    assert input_scale("mmse") == pytest.approx((hi - lo) / 255, rel=1e-5)
+    lo, hi = getattr(_ranges_module(), search)(onnx.load(str(model_path)), [{"x": x} for x in data])["x"]
+    assert input_scale(algorithm) == pytest.approx((hi - lo) / 255, rel=1e-5)
     span = max(float(x.max()) for x in data) - min(float(x.min()) for x in data)
     assert input_scale("normal") == pytest.approx(span / 255, rel=1e-5)
-    assert input_scale("mmse") < input_scale("normal")
+    assert input_scale(algorithm) < input_scale("normal")
 
 
-def test_mmse_refuses_calibration_data_that_is_not_finite(model_path):
+def relu_model(shape):
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_kl_ranges_clip_long_tails_and_keep_a_uniform_range():
+    """Laplace values (long thin tails): KL's range drops the tails but keeps the bulk (|x| <= 3 holds 95%);
+    uniform values have no tail to drop, so the range stays min/max up to a histogram bin."""
+    shape = [1, 4, 128, 128]
+    rng = np.random.default_rng(9)
+    laplace = rng.laplace(0, 1, shape).astype(np.float32)
+    uniform = rng.uniform(-3, 5, shape).astype(np.float32)
+    ranges = _ranges_module()
+    lo, hi = ranges.kl_ranges(relu_model(shape), [{"x": laplace}])["x"]
+    assert float(laplace.min()) <= lo < -3.0 and 3.0 < hi <= float(laplace.max())
+    assert hi - lo < 0.95 * (float(laplace.max()) - float(laplace.min()))
+    lo, hi = ranges.kl_ranges(relu_model(shape), [{"x": uniform}])["x"]
+    step = (float(uniform.max()) - float(uniform.min())) / ranges.KL_BINS
+    assert lo == pytest.approx(float(uniform.min()), abs=step) and hi == pytest.approx(float(uniform.max()), abs=step)
+
+
+def test_kl_ranges_ignore_the_spike_of_exact_zeros():
+    """A Relu's output: half its values are exactly 0, which int8 represents exactly. Without discounting that
+    spike, the divergence of every wide range is dominated by it and KL picks a far too narrow range."""
+    shape = [1, 4, 128, 128]
+    x = np.random.default_rng(4).exponential(1.0, shape).astype(np.float32)
+    x[:, :2] = 0.0
+    lo, hi = _ranges_module().kl_ranges(relu_model(shape), [{"x": x}])["y"]
+    assert lo == 0.0 and hi > 3.0  # P(exp(1) > 3) = 5%: clipping there loses a visible tail
+
+
+def test_kl_ranges_keep_min_max_on_too_few_values():
+    shape = [1, 2, 8, 8]  # 128 values: far fewer than a histogram of 256 levels needs
+    x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    x[0, 0, 0, 0] = 30.0
+    lo, hi = _ranges_module().kl_ranges(relu_model(shape), [{"x": x}])["x"]
+    assert (lo, hi) == (float(x.min()), 30.0)
+
+
+@pytest.mark.parametrize("algorithm", ["mmse", "kl_divergence"])
+def test_range_search_refuses_calibration_data_that_is_not_finite(model_path, algorithm):
     data = samples(3)
     data[1][0, 0, 2, 2] = np.inf
-    with pytest.raises(ValueError, match="tensor 'x' is not finite"):
-        built(model_path, data, quantized_algorithm="mmse")
+    with pytest.raises(ValueError, match=f"quantized_algorithm='{algorithm}': tensor 'x' is not finite"):
+        built(model_path, data, quantized_algorithm=algorithm)
 
 
 @pytest.mark.parametrize("option, value, error, text", [
     ("quantized_dtype", "w16a16i", ValueError, "quantized_dtype 'w16a16i' is not supported"),
     ("quantized_dtype", 8, TypeError, "quantized_dtype must be a str"),
-    ("quantized_algorithm", "kl_divergence", NotImplementedError, "'kl_divergence' is not implemented"),
     ("quantized_algorithm", "best", ValueError, "'best' is not one of normal"),
     ("quantized_method", "tensor", ValueError, "'tensor' is not one of channel, layer"),
 ])
