@@ -30,6 +30,24 @@ def save_model(nodes, inputs, outputs, initializers, path: Path, metadata=None, 
     return path
 
 
+SHAPE_SETS = [[[1, 3, 4, 4]], [[1, 3, 8, 6]]]
+
+
+def save_shape_sets_model(path: Path) -> Path:
+    """y = 2x with x [1,3,H,W] and the shape sets SHAPE_SETS (rknn.dynamic_input, as the preparation helper
+    writes it)."""
+    _onnx()
+    import json
+
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    return save_model([helper.make_node("Mul", ["x", "two"], ["y"], name="mul")],
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", "W"])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, "H", "W"])],
+                      [numpy_helper.from_array(np.array(2.0, np.float32), "two")], path,
+                      metadata={"rknn.dynamic_input": json.dumps(SHAPE_SETS)}, name="shape_sets")
+
 
 def save_qdq_conv(path: Path, y_scale: float, y_zp: int, zp_dtype="int8") -> Path:
     """The shared QDQ conv (qdq_graph.py); its output attr reports INT8 (or UINT8) with `y_scale` / `y_zp`."""

@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 from nc1hwc2 import to_nc1hwc2
-from saved_models import _onnx, save_model
+from saved_models import _onnx, save_model, save_shape_sets_model
 
 C = 13  # not a multiple of C2 (8 for fp16 on rk3588): the last channel block is padded
 
@@ -345,27 +345,14 @@ def test_zero_copy_layout_mode_contract(ez, open_session, model_dir):
         open_session(path, zero_copy_layout="blocked")
 
 
-DYNAMIC_SETS = [[[1, 3, 4, 4]], [[1, 3, 8, 6]]]
-
-
 @pytest.fixture(scope="module")
-def dynamic_model(model_dir):
-    """y = 2x with x [1,3,H,W] and two shape sets (rknn.dynamic_input, as the preparation helper writes it)."""
-    _onnx()
-    import json
-
-    from onnx import TensorProto, helper, numpy_helper
-
-    return save_model([helper.make_node("Mul", ["x", "two"], ["y"], name="mul")],
-                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", "W"])],
-                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, "H", "W"])],
-                      [numpy_helper.from_array(np.array(2.0, np.float32), "two")], model_dir / "dynamic.onnx",
-                      metadata={"rknn.dynamic_input": json.dumps(DYNAMIC_SETS)}, name="dynamic")
+def shape_sets_model(model_dir):
+    return save_shape_sets_model(model_dir / "shape_sets.onnx")
 
 
 @pytest.mark.parametrize("zero_copy_layout", ["nhwc", "native"])
-def test_dynamic_model_binds_at_its_first_shape_set(ez, open_session, dynamic_model, zero_copy_layout, capfd):
-    sess = open_session(dynamic_model, zero_copy_layout=zero_copy_layout)
+def test_dynamic_model_binds_at_its_first_shape_set(ez, open_session, shape_sets_model, zero_copy_layout, capfd):
+    sess = open_session(shape_sets_model, zero_copy_layout=zero_copy_layout)
     x = np.random.default_rng(3).uniform(-2, 2, (1, 3, 4, 4)).astype(np.float16)  # the NPU's type, as reported
     binding = sess.io_binding()
     binding.bind_cpu_input("x", x)

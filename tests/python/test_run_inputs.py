@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from saved_models import save_shape_sets_model
 
 TOL = dict(rtol=1e-2, atol=1e-2)
 
@@ -89,6 +90,21 @@ def test_batch_dispatch_matches_per_sample_runs(ez, convnet_session, image):
     singles = [convnet_session.run(None, {"image": batch[b:b + 1]}) for b in range(3)]
     for o, out in enumerate(outs):
         np.testing.assert_array_equal(out, np.concatenate([s[o] for s in singles], axis=0))
+
+
+@pytest.mark.parametrize("shape", [(3, 3, 8, 6), (2, 3, 4, 4)])
+def test_batch_dispatch_on_a_dynamic_model_takes_any_shape_set(open_session, model_dir, shape):
+    sess = open_session(save_shape_sets_model(model_dir / "shape_sets_batch.onnx"))
+    x = np.random.default_rng(2).uniform(-2, 2, shape).astype(np.float16)
+    (y,) = sess.run(None, {"x": x}, {"ztu_modelrt_dispatch_batch": True})
+    np.testing.assert_array_equal(y, 2 * x.astype(np.float32))  # exact: doubling an fp16 value stays exact
+
+
+def test_batch_dispatch_on_a_dynamic_model_refuses_a_sample_outside_the_sets(ez, open_session, model_dir):
+    sess = open_session(save_shape_sets_model(model_dir / "shape_sets_batch.onnx"))
+    with pytest.raises(ez.InvalidArgument, match=r"\[1, 3, 5, 5\] \(x\) are not one of the dynamic model's shape "
+                                                 r"sets: \[1, 3, 4, 4\]; \[1, 3, 8, 6\]"):
+        sess.run(None, {"x": np.zeros((2, 3, 5, 5), np.float16)}, {"ztu_modelrt_dispatch_batch": True})
 
 
 # -- output_names -------------------------------------------------------------------------------------------------
