@@ -2,7 +2,8 @@
 
     ezrknn info MODEL          runtime, versions, inputs, outputs and custom string
     ezrknn run MODEL --runs N  random inputs of the right dtype and shape; output stats and latency
-    ezrknn prepare MODEL -o OUT  write a prepared model (target platform, custom string, remove_weight, sizes)
+    ezrknn prepare MODEL -o OUT  write a prepared model (target platform, custom string, remove_weight, sizes,
+                               mean/std, dynamic shapes, int8 quantization from a dataset.txt)
 """
 from __future__ import annotations
 

@@ -431,6 +431,14 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--std-values", metavar="JSON", help="one list per input, e.g. '[[58.395, 57.12, 57.375]]'")
     parser.add_argument("--dynamic-input", metavar="JSON",
                         help="shape sets, one shape per input each, e.g. '[[[1,3,224,224]], [[1,3,320,320]]]'")
+    quant = parser.add_argument_group("quantization (int8)")
+    quant.add_argument("--dataset", metavar="TXT",
+                       help="quantize to int8, calibrating on this toolkit2-style dataset.txt: one sample per "
+                            "line, the .npy file of each input separated by spaces")
+    quant.add_argument("--quantized-dtype", help="w8a8 (default: int8 activations), asymmetric_quantized-8 or "
+                                                 "w8a8_uint8 (uint8 activations)")
+    quant.add_argument("--quantized-method", help="channel (default: per-channel weights) or layer")
+    quant.add_argument("--quantized-algorithm", help="normal (default: min/max), mmse or kl_divergence")
 
 
 def run_prepare(args: argparse.Namespace) -> int:
@@ -458,10 +466,20 @@ def run_prepare(args: argparse.Namespace) -> int:
                 sizes.append([int(d) for d in text.split(",")])
             except ValueError:
                 raise ValueError(f"--input-size {text!r} must be comma-separated integers, e.g. 1,3,224,224")
+    for option in ("quantized_dtype", "quantized_method", "quantized_algorithm"):
+        value = getattr(args, option, None)
+        if value is not None:
+            if args.dataset is None:
+                raise ValueError(f"--{option.replace('_', '-')} needs --dataset (the calibration inputs)")
+            options[option] = value
     rknn = RKNN()
     rknn.config(**options)
     rknn.load_onnx(args.model, input_size_list=sizes)
-    rknn.build(do_quantization=False)
+    quantize = args.dataset is not None
+    rknn.build(do_quantization=quantize, dataset=args.dataset)
     rknn.export_rknn(args.output)
+    if quantize:
+        for name, cosine in rknn.accuracy_report().items():
+            print(f"output '{name}': cosine {cosine:.6f} against the float model (worst calibration input)")
     print(f"wrote {args.output}")
     return 0

@@ -121,6 +121,38 @@ def test_dataset_txt_of_npy_files(model_path, tmp_path):
     assert from_file._built.SerializeToString() == from_list._built.SerializeToString()
 
 
+def test_cli_prepare_quantizes_from_a_dataset_txt(model_path, tmp_path):
+    from test_model_prep import run_cli
+
+    for i, x in enumerate(samples(4)):
+        np.save(tmp_path / f"s{i}.npy", x)
+    (tmp_path / "dataset.txt").write_text("".join(f"s{i}.npy\n" for i in range(4)))
+    out = tmp_path / "cli_int8.rknn"
+    result = run_cli("prepare", str(model_path), "-o", str(out), "--dataset", str(tmp_path / "dataset.txt"),
+                     "--quantized-method", "layer", "--quantized-algorithm", "mmse")
+    assert result.returncode == 0, result.stderr
+    api = built(model_path, samples(4), quantized_method="layer", quantized_algorithm="mmse")
+    assert onnx.load(str(out)).graph == api._built.graph  # the same QDQ model as the Python API writes
+    report = api.accuracy_report()
+    for name in ("r1", "y"):
+        assert f"output '{name}': cosine {report[name]:.6f} against the float model" in result.stdout
+
+
+@pytest.mark.parametrize("args, text", [
+    (["--quantized-algorithm", "mmse"], "--quantized-algorithm needs --dataset"),
+    (["--dataset", "missing.txt"], "no such file"),
+    (["--dataset", "DATASET", "--quantized-dtype", "w16a16i"], "quantized_dtype 'w16a16i' is not supported"),
+])
+def test_cli_prepare_bad_quantization_arguments(model_path, tmp_path, args, text):
+    from test_model_prep import run_cli
+
+    np.save(tmp_path / "s.npy", samples(1)[0])
+    (tmp_path / "dataset.txt").write_text("s.npy\n")
+    args = [str(tmp_path / "dataset.txt") if a == "DATASET" else a for a in args]
+    result = run_cli("prepare", str(model_path), "-o", str(tmp_path / "x.rknn"), *args)
+    assert result.returncode == 2 and text in result.stderr, result.stderr
+
+
 def test_bad_datasets_are_refused(model_path, tmp_path):
     rknn = prep.RKNN()
     rknn.load_onnx(model_path)
