@@ -143,6 +143,19 @@ def set_shapes(ctx, shapes_onnx, fmt_nhwc=True):
     return ctx.lib.rknn_set_input_shapes(ctx.handle, len(shapes_onnx), attrs)
 
 
+def run_pair_at(ctx, x_shape, z_shape, seed):
+    """Runs dynamic_pair at the current set with random x, z; checks y = 2x, w = z + 1; returns (x, z)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    z = rng.standard_normal(z_shape).astype(np.float32)
+    ctx.inputs_set(x, z)
+    ctx.run()
+    y, w = ctx.outputs_get(attr_cmd=R.RKNN_QUERY_CURRENT_OUTPUT_ATTR)
+    np.testing.assert_array_equal(y, M.fp16(M.fp16(x) * 2))
+    np.testing.assert_array_equal(w, M.fp16(M.fp16(z) + 1))
+    return x, z
+
+
 def test_dynamic_range_lists_the_sets_by_position(dyn):
     x, z = dynamic_range(dyn, 0), dynamic_range(dyn, 1)
     assert x.shape_number == 2 and z.shape_number == 2
@@ -170,17 +183,11 @@ def test_set_input_shapes_selects_a_set_and_runs_at_it(dyn, fmt_nhwc):
     assert cur_y.shape == (1, 3, 8, 6) and cur_y.n_elems == 144
     assert dyn.attr(1, output=True, cmd=R.RKNN_QUERY_CURRENT_OUTPUT_ATTR).shape == (3, 2)
     assert dyn.attr(0).shape == (1, 4, 4, 3)  # INPUT_ATTR stays the first set
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((1, 3, 8, 6)).astype(np.float32)
-    z = rng.standard_normal((3, 2)).astype(np.float32)
-    dyn.inputs_set(x, z)
-    dyn.run()
-    y, w = dyn.outputs_get(attr_cmd=R.RKNN_QUERY_CURRENT_OUTPUT_ATTR)
-    np.testing.assert_array_equal(y, M.fp16(M.fp16(x) * 2))
-    np.testing.assert_array_equal(w, M.fp16(M.fp16(z) + 1))
+    x, z = run_pair_at(dyn, (1, 3, 8, 6), (3, 2), seed=5)
     # back to the first set: a size of the second one no longer fits
     assert set_shapes(dyn, SETS[0]) == 0
     assert dyn.raw_inputs_set([{"data": x}, {"data": z}]) == R.RKNN_ERR_PARAM_INVALID
+    rng = np.random.default_rng(6)
     x0 = rng.standard_normal((1, 3, 4, 4)).astype(np.float32)
     y0, _ = dyn.infer(x0, rng.standard_normal((1, 2)).astype(np.float32))
     np.testing.assert_array_equal(y0, M.fp16(M.fp16(x0) * 2))
@@ -232,14 +239,7 @@ def test_set_input_shape_changes_one_input_and_keeps_the_others(emu):
     assert ctx.attr(1, cmd=R.RKNN_QUERY_CURRENT_INPUT_ATTR).shape == (1, 2)
     assert set_one_shape(ctx, 1, [3, 2]) == 0, emu.last_error()
     assert ctx.attr(1, output=True, cmd=R.RKNN_QUERY_CURRENT_OUTPUT_ATTR).shape == (3, 2)
-    rng = np.random.default_rng(8)
-    x = rng.standard_normal((1, 3, 8, 6)).astype(np.float32)
-    z = rng.standard_normal((3, 2)).astype(np.float32)
-    ctx.inputs_set(x, z)
-    ctx.run()
-    y, w = ctx.outputs_get(attr_cmd=R.RKNN_QUERY_CURRENT_OUTPUT_ATTR)
-    np.testing.assert_array_equal(y, M.fp16(M.fp16(x) * 2))
-    np.testing.assert_array_equal(w, M.fp16(M.fp16(z) + 1))
+    run_pair_at(ctx, (1, 3, 8, 6), (3, 2), seed=8)
     # x back to 4x4 while z stays [3,2]: no such set, and nothing changes
     assert set_one_shape(ctx, 0, [1, 3, 4, 4]) == R.RKNN_ERR_PARAM_INVALID
     assert "not one of the model's shape sets" in emu.last_error()
