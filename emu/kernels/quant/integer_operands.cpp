@@ -118,8 +118,8 @@ IntegerOperands check_integer_operands(const KernelContext& ctx, int64_t channel
     return in;
 }
 
-void IntegerOperands::load(const void* const* inputs, int32_t& x_zp, int32_t& y_zp, int32_t* w_zp,
-                           float* multiplier) const {
+void IntegerOperands::load(const void* const* inputs, int32_t& x_zp, int32_t& y_zp, int32_t* w_zp, float* multiplier,
+                           float alpha) const {
     if (!qlinear) {
         y_zp = 0;
         load_zero_point_values(x_q.zp_dtype, x_q.has_zp ? inputs[x_q.zp_index] : nullptr, x_q.zp_count, &x_zp, 1);
@@ -132,7 +132,7 @@ void IntegerOperands::load(const void* const* inputs, int32_t& x_zp, int32_t& y_
     load_operand(x_q, inputs, &x_scale, &x_zp, 1);
     load_operand(y_q, inputs, &y_scale, &y_zp, 1);
     load_operand(w_q, inputs, multiplier, w_zp, channels);  // w's scales, turned into multipliers in place
-    for (int64_t c = 0; c < channels; ++c) multiplier[c] = requant_multiplier(x_scale, multiplier[c], y_scale);
+    for (int64_t c = 0; c < channels; ++c) multiplier[c] = gemm_multiplier(alpha, x_scale, multiplier[c], y_scale);
 }
 
 bool IntegerOperands::constant_symmetric_weights(const KernelContext& ctx) const {

@@ -52,8 +52,9 @@ struct IntegerOperands {
     QuantOperand x_q, w_q, y_q;  // QLinear*: scale + zero point each; *Integer: only the zero points' fields
 
     // Run time: x's and y's zero points, w's zero points and the requantization multipliers (QLinear* only; 1 for
-    // *Integer), `channels` each.
-    void load(const void* const* inputs, int32_t& x_zp, int32_t& y_zp, int32_t* w_zp, float* multiplier) const;
+    // *Integer), `channels` each. `alpha` scales x's scale first (QGemm; requantize.hpp's gemm_multiplier).
+    void load(const void* const* inputs, int32_t& x_zp, int32_t& y_zp, int32_t* w_zp, float* multiplier,
+              float alpha = 1.0f) const;
     // True when w is a constant whose zero points are absent or constant zeros (a symmetric weight tensor).
     bool constant_symmetric_weights(const KernelContext& ctx) const;
 };
