@@ -86,6 +86,26 @@ def test_qdq_global_average_pool_matches_onnxruntime(emu, dtype, hw, kind):
         assert_same_as_ort(emu, model, codes(rng, dtype, shape, kind))
 
 
+def planes_with_every_sum(n):
+    """uint8 planes of n codes whose sums are 0, 1, ..., 255 * n: every accumulator a plane can have."""
+    sums = np.arange(255 * n + 1)
+    full, rest = sums // 255, sums % 255
+    x = np.where(np.arange(n)[None, :] < full[:, None], 255, 0)
+    x[np.arange(sums.size), np.minimum(full, n - 1)] += np.where(full < n, rest, 0)
+    assert (x.sum(axis=1) == sums).all()
+    return x.astype(np.uint8)
+
+
+@pytest.mark.parametrize("hw,xs,ys", [((7, 7), 0.04236150160431862, 0.0032794775906950235),
+                                      ((20, 20), 0.03832691162824631, 0.0012809013715013862)])
+def test_qdq_global_average_pool_matches_onnxruntime_on_every_plane_sum(emu, hw, xs, ys):
+    """Scales picked so that x_scale / (y_scale * n) and (x_scale / y_scale) / n round differently: every
+    accumulator a plane can hold, so the order of onnxruntime's float operations shows."""
+    x = planes_with_every_sum(hw[0] * hw[1]).reshape(1, -1, *hw)
+    model = qdq_pool_model("GlobalAveragePool", np.uint8, list(x.shape), [1, x.shape[1], 1, 1], xs, 0, ys, 3)
+    assert_same_as_ort(emu, model, x)
+
+
 POOLS = [  # kernel, strides, pads, count_include_pad, ceil_mode
     ([3, 3], [2, 2], [1, 1, 1, 1], 0, 0),
     ([3, 3], [2, 2], [1, 1, 1, 1], 1, 0),
@@ -196,6 +216,25 @@ def test_qdq_gemm_matches_onnxruntime(emu, dtype, b_dtype, trans_a, trans_b, per
     model = qdq_gemm_model(dtype, 37, 70, 19, trans_a, trans_b, alpha, 1.0, per_channel, bias, b_dtype,
                            seed=trans_a * 2 + trans_b + 10 * per_channel)
     a = gemm_input(model, dtype, 5)
+    want = run_ort(model, {"a": a})[0]
+    got = emu.open(to_bytes(model)).infer(a, want_float=False)[0].reshape(want.shape)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_qdq_gemm_alpha_scales_the_input_scale_first(emu):
+    """Every product of two int8 codes (K = 1) with scales for which ((alpha * sa) * sb) / sy and
+    alpha * ((sa * sb) / sy) differ on 24 of 65,536 outputs: onnxruntime's QGemm uses the first."""
+    alpha, a_s, b_s, y_s = 2.753984212875366, 0.030446821823716164, 0.018465526401996613, 0.07665233314037323
+    codes_row = np.arange(-128, 128, dtype=np.int8)
+    inits = [init("as", np.float32(a_s)), init("az", np.int8(0)), init("b", codes_row.reshape(1, 256)),
+             init("bs", np.float32(b_s)), init("bz", np.int8(0)), init("ys", np.float32(y_s)), init("yz", np.int8(0))]
+    nodes = [helper.make_node("DequantizeLinear", ["a", "as", "az"], ["ad"]),
+             helper.make_node("DequantizeLinear", ["b", "bs", "bz"], ["bd"]),
+             helper.make_node("Gemm", ["ad", "bd"], ["g"], name="gemm", alpha=alpha),
+             helper.make_node("QuantizeLinear", ["g", "ys", "yz"], ["y"])]
+    model = make_model(nodes, [vi("a", TensorProto.INT8, [256, 1])], [vi("y", TensorProto.INT8, [256, 256])], inits,
+                       metadata=EXACT)
+    a = codes_row.reshape(256, 1)
     want = run_ort(model, {"a": a})[0]
     got = emu.open(to_bytes(model)).infer(a, want_float=False)[0].reshape(want.shape)
     np.testing.assert_array_equal(got, want)
