@@ -4,13 +4,16 @@
 // (requantize.hpp). a and b may be transposed (transA, transB); b's scale and zero point may be per column. With a
 // bias, alpha and beta must be 1 (onnxruntime fuses nothing else: alpha would scale the bias too). Inputs in
 // QLinearMatMul's order plus the bias: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
-// [, c] (this op is internal to the emulator; onnxruntime's contrib QGemm puts c before y_scale). A constant b is
-// turned into (b - zb) as int16 [K, N] once at load; the sums use the integer kernels' inner product.
+// [, c] (this op is internal to the emulator; onnxruntime's contrib QGemm puts c before y_scale). With VNNI and a
+// constant symmetric int8 b, oneDNN computes the sums (integer_onednn.cpp); otherwise the exact kernel here does: a
+// constant b becomes (b - zb) as int16 [K, N] once at load, and the sums use the integer kernels' inner product.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #include "kernels/aligned_buffer.hpp"
+#include "kernels/quant/int8_backend.hpp"
+#include "kernels/quant/integer_conv.hpp"
 #include "kernels/quant/integer_gemm.hpp"
 #include "kernels/quant/integer_operands.hpp"
 #include "kernels/quant/integer_output.hpp"
@@ -41,7 +44,7 @@ void prepare_b(const QGemmGeometry& g, const B* b, const int32_t* zp, int16_t* o
 }
 
 template <class A, class B, class Y>
-class QGemmKernel final : public Kernel {
+class QGemmKernel final : public quant::IntegerProductKernel {
 public:
     QGemmKernel(const QGemmGeometry& g, const IntegerOperands& in, const KernelContext& ctx) : g_(g), in_(in) {
         const bool zp_constant = !in_.w_q.has_zp || ctx.input(in_.w_q.zp_index).is_constant();
@@ -54,6 +57,8 @@ public:
                       reinterpret_cast<int16_t*>(prepared_.data()));
         }
     }
+
+    quant::Int8Backend backend() const override { return quant::Int8Backend::Exact; }
 
     size_t scratch_bytes() const override {
         const auto k = static_cast<size_t>(g_.k), n = static_cast<size_t>(g_.n);
@@ -146,6 +151,11 @@ std::unique_ptr<Kernel> make_qgemm(KernelContext& ctx) {
         g.bias = 8;
     }
     ctx.set_output(0, in.y_dtype, {g.m, g.n});
+    const bool empty = g.m == 0 || g.k == 0 || g.n == 0;
+    if (!ctx.options().reference_kernels && !empty && in.constant_symmetric_weights(ctx)) {
+        const quant::ProductLayout layout{g.trans_a, g.trans_b, g.alpha, g.bias};
+        if (auto k = quant::make_onednn_integer_matmul(g.m, g.k, g.n, in, ctx.input(3).data, layout)) return k;
+    }
     if (in.y_dtype == DT::Uint8) return make_for_types<uint8_t>(g, in, ctx);
     return make_for_types<int8_t>(g, in, ctx);
 }
