@@ -15,11 +15,12 @@ namespace ezemu::graph {
 struct QdqPattern {
     onnx::Node fused;           // the QLinearConv / QLinearMatMul / QLinearAdd / ... node that replaces the group
     static constexpr size_t kNone = static_cast<size_t>(-1);
-    size_t quantize_node = 0;   // the QuantizeLinear that the fused node absorbs (it then produces its output)
+    size_t quantize_node = 0;   // the QuantizeLinear that the fused node absorbs (it then produces its output), or kNone
     size_t activation_node = kNone;  // a Relu / Clip between op and QuantizeLinear that the latter makes redundant
 };
 
-// DequantizeLinear(a), DequantizeLinear(b) [, DequantizeLinear(int32 c)] -> Gemm -> QuantizeLinear(y) becomes QGemm,
+// DequantizeLinear(a), DequantizeLinear(b) [, DequantizeLinear(int32 c)] -> Gemm [-> QuantizeLinear(y)] becomes QGemm
+// (with a float output when no QuantizeLinear follows),
 // and DequantizeLinear(x) -> GlobalAveragePool / AveragePool -> QuantizeLinear(y) becomes QLinearGlobalAveragePool /
 // QLinearAveragePool (qdq_fusion_accum.cpp, with onnxruntime's conditions and arithmetic).
 //

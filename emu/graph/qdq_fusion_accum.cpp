@@ -31,15 +31,17 @@ bool QdqFinder::match_accumulating(const onnx::Node& op, QdqPattern& p) const {
 }
 
 // DQ(a) per tensor, DQ(b) of 8-bit initializer weights per tensor or per output column (axis 1, or 0 with transB)
-// [, DQ(c) of an int32 initializer [N] or [1, N] with zero points 0, only with alpha = beta = 1] -> Gemm -> Q(y).
+// [, DQ(c) of an int32 initializer [N] or [1, N] with zero points 0, only with alpha = beta = 1] -> Gemm [-> Q(y)].
 bool QdqFinder::match_gemm(const onnx::Node& op, QdqPattern& p) const {
     if (op.outputs.size() != 1 || op.inputs.size() < 2 || op.inputs.size() > 3) return false;
     const onnx::Node* dq_a = producer(op.inputs[0], "DequantizeLinear");
     const onnx::Node* dq_b = producer(op.inputs[1], "DequantizeLinear");
     if (!dq_a || !dq_b || !per_tensor(*dq_a, DT::Undefined)) return false;
-    size_t q_index = 0, activation = kNone;
+    // Without a QuantizeLinear after it, the Gemm keeps its float output (onnxruntime's QGemm does the same).
+    size_t q_index = kNone, activation = kNone;
     const onnx::Node* q_y = only_quantize_reader(op.outputs[0], q_index, activation);
-    if (!q_y || q_y->outputs[0].empty()) return false;
+    if (!q_y) q_index = activation = kNone;
+    if (q_y && q_y->outputs[0].empty()) return false;
     const int64_t trans_b = int_attribute(op, "transB", 0);
     const float alpha = float_attribute(op, "alpha", 1.0f), beta = float_attribute(op, "beta", 1.0f);
     if ((trans_b != 0 && trans_b != 1) || !(alpha > 0.0f) || !std::isfinite(alpha)) return false;
@@ -47,8 +49,8 @@ bool QdqFinder::match_gemm(const onnx::Node& op, QdqPattern& p) const {
 
     p.fused.name = op.name;
     p.fused.op_type = "QGemm";
-    p.fused.inputs = {dq_a->inputs[0], dq_a->inputs[1], dq_a->inputs[2], dq_b->inputs[0],
-                      dq_b->inputs[1], dq_b->inputs[2], q_y->inputs[1],  q_y->inputs[2]};
+    p.fused.inputs = {dq_a->inputs[0], dq_a->inputs[1], dq_a->inputs[2], dq_b->inputs[0], dq_b->inputs[1],
+                      dq_b->inputs[2], q_y ? q_y->inputs[1] : std::string(), q_y ? q_y->inputs[2] : std::string()};
     if (op.inputs.size() == 3 && !op.inputs[2].empty()) {
         // onnxruntime leaves the pattern unfused otherwise: alpha would scale the bias as well.
         if (alpha != 1.0f || beta != 1.0f) return false;
@@ -59,7 +61,7 @@ bool QdqFinder::match_gemm(const onnx::Node& op, QdqPattern& p) const {
         if (c->dims != std::vector<int64_t>{n} && c->dims != std::vector<int64_t>{1, n}) return false;
         p.fused.inputs.push_back(c->name);
     }
-    p.fused.outputs = {q_y->outputs[0]};
+    p.fused.outputs = {q_y ? q_y->outputs[0] : op.outputs[0]};
     p.fused.attributes = op.attributes;
     p.quantize_node = q_index;
     p.activation_node = activation;

@@ -52,6 +52,14 @@ __attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void wr
     int64_t channels) {
     write_products<int32_t>(acc, bias, multiplier, y_zp, y, rows, channels);
 }
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_f32(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, float* y, int64_t rows,
+    int64_t channels) {
+    write_products<float>(acc, bias, multiplier, y_zp, y, rows, channels);
+}
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, float* y, int64_t r, int64_t c) {
+    write_rows_f32(acc, bias, m, zp, y, r, c);
+}
 void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, uint8_t* y, int64_t r, int64_t c) {
     write_rows_u8(acc, bias, m, zp, y, r, c);
 }
@@ -159,6 +167,7 @@ public:
         switch (in_.y_dtype) {
             case DT::Uint8: write_rows(acc, bias, multiplier, y_zp, static_cast<uint8_t*>(rows), n, s_.channels); break;
             case DT::Int8: write_rows(acc, bias, multiplier, y_zp, static_cast<int8_t*>(rows), n, s_.channels); break;
+            case DT::Float: write_rows(acc, bias, multiplier, y_zp, static_cast<float*>(rows), n, s_.channels); break;
             default: write_rows(acc, bias, multiplier, y_zp, static_cast<int32_t*>(rows), n, s_.channels); break;
         }
         if (s_.y_user) {

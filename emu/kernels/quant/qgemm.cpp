@@ -1,7 +1,9 @@
 // QGemm: what the QDQ fusion (graph/qdq_finder.hpp) makes of DequantizeLinear(a), DequantizeLinear(b)
 // [, DequantizeLinear(int32 c)] -> Gemm -> QuantizeLinear(y), with onnxruntime's QGemm arithmetic:
 //   y[i, j] = requantize(c[j] + sum_k (a[i, k] - za) * (b[k, j] - zb[j]))   multiplier ((alpha * sa) * sb[j]) / sy
-// (requantize.hpp). a and b may be transposed (transA, transB); b's scale and zero point may be per column. With a
+// (requantize.hpp); without y_scale and y_zero_point (a Gemm whose output is not quantized) y is float32,
+// float(c + sum) * ((alpha * sa) * sb[j]), as onnxruntime's QGemm gives it.
+// a and b may be transposed (transA, transB); b's scale and zero point may be per column. With a
 // bias, alpha and beta must be 1 (onnxruntime fuses nothing else: alpha would scale the bias too). Inputs in
 // QLinearMatMul's order plus the bias: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
 // [, c] (this op is internal to the emulator; onnxruntime's contrib QGemm puts c before y_scale). With VNNI and a
@@ -119,7 +121,7 @@ bool flag(const KernelContext& ctx, const char* name) {
 }  // namespace
 
 std::unique_ptr<Kernel> make_qgemm(KernelContext& ctx) {
-    ctx.require_inputs(8, 9);
+    ctx.require_inputs(6, 9);  // y's scale and zero point (6, 7) are absent for a float output
     ctx.require_outputs(1, 1);
     ctx.require_dtype(0, {DT::Uint8, DT::Int8});
     ctx.require_dtype(3, {DT::Uint8, DT::Int8});
@@ -139,7 +141,7 @@ std::unique_ptr<Kernel> make_qgemm(KernelContext& ctx) {
     g.alpha = ctx.attr_float("alpha", 1.0f);
     if (!(g.alpha > 0.0f) || !std::isfinite(g.alpha))
         ctx.fail("attribute 'alpha' is " + std::to_string(g.alpha) + "; it must be positive and finite");
-    const IntegerOperands in = quant::check_qlinear_operands(ctx, g.n, "QGemm", "a", "b");
+    const IntegerOperands in = quant::check_qlinear_operands(ctx, g.n, "QGemm", "a", "b", true);
     if (ctx.has_input(8)) {
         ctx.require_dtype(8, {DT::Int32});
         const Shape& c = ctx.input(8).shape;
@@ -156,8 +158,11 @@ std::unique_ptr<Kernel> make_qgemm(KernelContext& ctx) {
         const quant::ProductLayout layout{g.trans_a, g.trans_b, g.alpha, g.bias};
         if (auto k = quant::make_onednn_integer_matmul(g.m, g.k, g.n, in, ctx.input(3).data, layout)) return k;
     }
-    if (in.y_dtype == DT::Uint8) return make_for_types<uint8_t>(g, in, ctx);
-    return make_for_types<int8_t>(g, in, ctx);
+    switch (in.y_dtype) {
+        case DT::Uint8: return make_for_types<uint8_t>(g, in, ctx);
+        case DT::Int8: return make_for_types<int8_t>(g, in, ctx);
+        default: return make_for_types<float>(g, in, ctx);
+    }
 }
 
 }  // namespace ezemu::kernels

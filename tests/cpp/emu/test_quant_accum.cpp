@@ -1,6 +1,7 @@
 // QGemm, QLinearGlobalAveragePool and QLinearAveragePool (the QDQ fusion's targets for Gemm and the average pools),
 // checked bit-exactly against scalar references written here from onnxruntime's rules as measured:
-//   QGemm:      clamp(nearbyint(float(c + sum (a - za)(b - zb)) * (((alpha * sa) * sb) / sy)) + zy)
+//   QGemm:      clamp(nearbyint(float(c + sum (a - za)(b - zb)) * (((alpha * sa) * sb) / sy)) + zy), or without y's
+//               scale and zero point float(c + sum) * ((alpha * sa) * sb)
 //   global:     clamp(nearbyint(float(sum x - n * zx) * (sx / (sy * n))) + zy)
 //   average:    clamp(nearbyint(mean / sy + zy)), mean = (float sum of float(x - zx) * sx in window order) / count
 #include <algorithm>
@@ -56,7 +57,7 @@ TEST(Requantize, QuantizeMeanAddsTheZeroPointBeforeRounding) {
 
 struct GemmCase {
     int64_t m = 7, k = 45, n = 11;
-    bool trans_a = false, trans_b = false, per_column = false, bias = false;
+    bool trans_a = false, trans_b = false, per_column = false, bias = false, float_output = false;
     float alpha = 1.0f;
 };
 
@@ -84,6 +85,7 @@ void check_qgemm(const GemmCase& g, uint32_t seed) {
     mb.initializer<float>("bs", DT::Float, qdims, bs).template initializer<B>("bz", dtype_of<B>(), qdims, bz);
     mb.initializer<float>("ys", DT::Float, {}, {ys}).template initializer<A>("yz", dtype_of<A>(), {}, {yz});
     std::vector<std::string> inputs{"a", "as", "az", "b", "bs", "bz", "ys", "yz"};
+    if (g.float_output) inputs[6] = inputs[7] = "";
     if (g.bias) {
         mb.initializer<int32_t>("c", DT::Int32, {g.n}, c);
         inputs.push_back("c");
@@ -92,8 +94,10 @@ void check_qgemm(const GemmCase& g, uint32_t seed) {
             {attr_int("transA", g.trans_a), attr_int("transB", g.trans_b), attr_float("alpha", g.alpha)}, "qg")
         .output("y");
     auto model = compile(mb);
-    const auto got = from_bytes<A>(run_bytes(*model, {to_bytes<A>(a)})[0]);
-    ASSERT_EQ(got.size(), size_t(g.m * g.n));
+    const auto out = run_bytes(*model, {to_bytes<A>(a)})[0];
+    const auto got = from_bytes<A>(out);
+    const auto got_float = from_bytes<float>(out);
+    ASSERT_EQ(out.size(), size_t(g.m * g.n) * (g.float_output ? sizeof(float) : sizeof(A)));
     for (int64_t i = 0; i < g.m; ++i)
         for (int64_t j = 0; j < g.n; ++j) {
             const size_t q = g.per_column ? size_t(j) : 0;
@@ -104,22 +108,28 @@ void check_qgemm(const GemmCase& g, uint32_t seed) {
                 acc += (av - int32_t(az)) * (bv - int32_t(bz[q]));
             }
             const float alpha_as = g.alpha * as;
+            if (g.float_output) {  // no y scale: the product of the scales only
+                const float scale = alpha_as * bs[q];
+                ASSERT_EQ(got_float[size_t(i * g.n + j)], float(acc) * scale) << "i " << i << " j " << j;
+                continue;
+            }
             const float mult = (alpha_as * bs[q]) / ys;
             const A want = clamp_to<A>(double(std::nearbyint(float(acc) * mult)) + int32_t(yz));
             ASSERT_EQ(got[size_t(i * g.n + j)], want) << "i " << i << " j " << j << " acc " << acc;
         }
 }
 
-TEST(QGemm, TransposesPerColumnScalesAlphaAndBiasMatchTheReference) {
+TEST(QGemm, TransposesPerColumnScalesAlphaBiasAndFloatOutputMatchTheReference) {
     uint32_t seed = 20;
     for (bool ta : {false, true})
         for (bool tb : {false, true})
             for (bool pc : {false, true})
-                for (int variant = 0; variant < 3; ++variant) {
+                for (int variant = 0; variant < 5; ++variant) {
                     GemmCase g;
                     g.trans_a = ta, g.trans_b = tb, g.per_column = pc;
-                    g.bias = variant == 1;
-                    g.alpha = variant == 2 ? 0.37f : 1.0f;
+                    g.bias = variant == 1 || variant == 3;
+                    g.alpha = variant == 2 || variant == 4 ? 0.37f : 1.0f;
+                    g.float_output = variant >= 3;
                     SCOPED_TRACE("transA " + std::to_string(ta) + " transB " + std::to_string(tb) + " per column " +
                                  std::to_string(pc) + " variant " + std::to_string(variant));
                     check_qgemm<int8_t, int8_t>(g, seed++);

@@ -168,8 +168,9 @@ def test_dilated_average_pool_stays_on_the_float_path(emu):
 # --- Gemm -----------------------------------------------------------------------------------------------------------
 
 def qdq_gemm_model(dtype, M, K, N, trans_a=0, trans_b=0, alpha=1.0, beta=1.0, per_channel=False, bias=False,
-                   b_dtype=None, seed=0, bias_shape=None):
-    """DQ(a) -> Gemm(DQ(b initializer) [, DQ(int32 c)]) -> Q(y); a and y are 8-bit graph input / output."""
+                   b_dtype=None, seed=0, bias_shape=None, output="quantized"):
+    """DQ(a) -> Gemm(DQ(b initializer) [, DQ(int32 c)]) -> Q(y); a and y are 8-bit graph input / output. With
+    output="float" the Gemm's float output is the graph output, with "relu" a Relu after it."""
     rng = np.random.default_rng(seed)
     b_dtype = b_dtype or dtype
     info, binfo = np.iinfo(dtype), np.iinfo(b_dtype)
@@ -194,11 +195,16 @@ def qdq_gemm_model(dtype, M, K, N, trans_a=0, trans_b=0, alpha=1.0, beta=1.0, pe
         inits += [init("c", c), init("cs", cs), init("cz", cz)]
         nodes.append(helper.make_node("DequantizeLinear", ["c", "cs", "cz"], ["cd"], **({"axis": 0} if per_channel else {})))
         ins.append("cd")
-    nodes += [helper.make_node("Gemm", ins, ["g"], name="gemm", alpha=alpha, beta=beta, transA=trans_a,
-                               transB=trans_b),
-              helper.make_node("QuantizeLinear", ["g", "ys", "yz"], ["y"])]
     t = TYPES[dtype]
-    return make_model(nodes, [vi("a", t, [K, M] if trans_a else [M, K])], [vi("y", t, [M, N])], inits,
+    gemm_out = "y" if output == "float" else "g"
+    nodes.append(helper.make_node("Gemm", ins, [gemm_out], name="gemm", alpha=alpha, beta=beta, transA=trans_a,
+                                  transB=trans_b))
+    if output == "quantized":
+        nodes.append(helper.make_node("QuantizeLinear", ["g", "ys", "yz"], ["y"]))
+    elif output == "relu":
+        nodes.append(helper.make_node("Relu", ["g"], ["y"]))
+    y_type = t if output == "quantized" else TensorProto.FLOAT
+    return make_model(nodes, [vi("a", t, [K, M] if trans_a else [M, K])], [vi("y", y_type, [M, N])], inits,
                       metadata=EXACT)
 
 
@@ -219,6 +225,26 @@ def test_qdq_gemm_matches_onnxruntime(emu, dtype, b_dtype, trans_a, trans_b, per
     want = run_ort(model, {"a": a})[0]
     got = emu.open(to_bytes(model)).infer(a, want_float=False)[0].reshape(want.shape)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype,b_dtype", [(np.int8, np.int8), (np.uint8, np.uint8), (np.uint8, np.int8)])
+@pytest.mark.parametrize("trans_b,per_channel,bias,alpha", [(0, False, False, 1.0), (1, True, True, 1.0),
+                                                            (1, False, True, 1.0), (0, True, False, 0.37)])
+@pytest.mark.parametrize("output", ["float", "relu"])
+def test_qdq_gemm_with_a_float_output_matches_onnxruntime(emu, dtype, b_dtype, trans_b, per_channel, bias, alpha,
+                                                          output):
+    """DQ -> Gemm without a QuantizeLinear after it: QGemm with a float32 output, float(c + sum) * ((alpha * sa) * sb),
+    the same float bits as onnxruntime's QGemm; a Relu after it runs as its own node."""
+    model = qdq_gemm_model(dtype, 21, 50, 13, 0, trans_b, alpha, 1.0, per_channel, bias, b_dtype, seed=3,
+                           output=output)
+    a = gemm_input(model, dtype, 6)
+    want = run_ort(model, {"a": a})[0]
+    got = emu.open(to_bytes(model)).infer(a)[0].reshape(want.shape)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    text = perf_text(emu, model, a)
+    assert "QGemm node 'gemm'" in text and "DequantizeLinear" not in text, text
+    assert ("Relu node" in text) == (output == "relu"), text
 
 
 def test_qdq_gemm_alpha_scales_the_input_scale_first(emu):
