@@ -333,3 +333,17 @@ def test_pool_with_mismatched_zero_point_types_stays_unfused_and_runs(emu):
     want = run_ort(model, {"x": x})[0]
     got = emu.open(to_bytes(model)).infer(x, want_float=False)[0].reshape(want.shape)
     assert np.abs(got.astype(np.int32) - want.astype(np.int32)).max() <= 1
+
+
+@pytest.mark.parametrize("tensor", ["bz", "az"])
+def test_gemm_zero_point_of_another_type_is_refused_naming_the_node(emu, tensor):
+    """A zero point whose type differs from its tensor's (no value of it is in the tensor's range by construction):
+    the pattern is not fused and the DequantizeLinear that reads it refuses the model at rknn_init."""
+    model = qdq_gemm_model(np.int8, 3, 8, 4)
+    for t in model.graph.initializer:
+        if t.name == tensor:
+            t.CopyFrom(init(tensor, np.uint8(200)))
+    code, _ = emu.init(to_bytes(model))
+    assert code != 0
+    message = emu.last_error()
+    assert "DequantizeLinear node" in message and "zero point" in message, message
