@@ -82,10 +82,10 @@ struct MulRule {
     }
 };
 
-// QLinearAveragePool, as onnxruntime computes it (measured: 0 differences; an int32 window sum differs on 0.4% of
-// outputs): the float32 sum, in window order, of the dequantized taps float(x - zx) * sx, divided by the tap count,
-// divided by sy; the zero point is added *before* rounding: y = round(mean / sy + zy). The float sum is kept
-// because the int32 sum times sx rounds differently from the sum of the rounded products.
+// QLinearAveragePool, as onnxruntime computes it (measured: 0 differences): the float32 sum, in window order, of the
+// dequantized taps float(x - zx) * sx, divided by the tap count, divided by sy; the zero point is added *before*
+// rounding: y = round(mean / sy + zy). The float sum is kept because an int32 sum times sx rounds ties differently
+// from the sum of the rounded products (931 of 16,384 outputs differ when sx = sy, docs/emulator.md).
 template <class Q>
 [[gnu::always_inline]] inline Q quantize_mean(float mean, float y_scale, float y_zero_point) {
     return saturate<Q>(round_half_even_float(mean / y_scale + y_zero_point));
