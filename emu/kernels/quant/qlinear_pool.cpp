@@ -171,6 +171,8 @@ std::unique_ptr<Kernel> make_qlinear_global_average_pool(KernelContext& ctx) {
 std::unique_ptr<Kernel> make_qlinear_average_pool(KernelContext& ctx) {
     const PoolOperands op = check_pool_operands(ctx);
     const Shape& x = ctx.input(0).shape;
+    for (int64_t d : ctx.attr_ints("dilations"))  // onnxruntime's QLinearAveragePool has none
+        if (d != 1) ctx.fail("attribute 'dilations' is not supported (got " + std::to_string(d) + ")");
     WindowSpec spec = parse_window(ctx, x.size() - 2, {}, true, false);
     std::vector<int64_t> in(x.begin() + 2, x.end());
     std::vector<int64_t> out = resolve_window(ctx, in, spec);

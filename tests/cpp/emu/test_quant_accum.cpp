@@ -335,6 +335,15 @@ TEST(QuantizedModelChecks, QGemmAndPoolOperandsAreRefusedNamingTheNode) {
         mb.node("QLinearGlobalAveragePool", {"x", "s", "z", "s", "uz"}, {"y"}, {}, "gp").output("y");
         EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"QLinearGlobalAveragePool node 'gp'", "uint8"}));
     }
+    {
+        ModelBuilder mb(13);
+        mb.input("x", DT::Int8, {1, 2, 5, 5}).initializer<float>("s", DT::Float, {}, {0.1f});
+        mb.initializer<int8_t>("z", DT::Int8, {}, {0});
+        mb.node("QLinearAveragePool", {"x", "s", "z", "s", "z"}, {"y"},
+                {attr_ints("kernel_shape", {2, 2}), attr_ints("dilations", {2, 2})}, "ap")
+            .output("y");
+        EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"QLinearAveragePool node 'ap'", "dilations"}));
+    }
 }
 
 }  // namespace
