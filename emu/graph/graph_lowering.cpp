@@ -200,14 +200,14 @@ private:
         if (it == qdq_patterns_.end()) return false;
         const onnx::Node& fused = it->second.fused;
         for (const std::string& name : fused.inputs)
-            if (!ids_.count(name)) return false;
+            if (!name.empty() && !ids_.count(name)) return false;
         const size_t steps = g_.steps.size();
         lower_node(fused, node_reference(graph_.nodes[index], index), kNotInMainGraph);
         if (g_.steps.size() > steps) {
             g_.steps.back().node = &graph_.nodes[index];  // `fused` lives only as long as this lowering
             g_.steps.back().replaceable = false;           // a custom Conv / MatMul op must not take its place
         }
-        absorbed_quantize_.insert(it->second.quantize_node);
+        if (it->second.quantize_node != QdqPattern::kNone) absorbed_quantize_.insert(it->second.quantize_node);
         if (it->second.activation_node != QdqPattern::kNone) absorbed_quantize_.insert(it->second.activation_node);
         return true;
     }

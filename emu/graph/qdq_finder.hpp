@@ -47,6 +47,13 @@ public:
     // True when QuantizeLinear `q` clamps at least as tightly as the Relu / Clip `act` before it.
     bool redundant_before(const onnx::Node& act, const onnx::Node& q) const;
 
+    // The weights of DQ(w): an 8-bit initializer quantized per tensor, or per channel along `axis` when it has `rank`
+    // dims (0: any), with initializer scales and zero points of its type.
+    bool weight_initializer(const onnx::Node& dq_w, int64_t rank, int64_t axis) const;
+
+    // The int32 initializer that the DequantizeLinear producing `tensor` dequantizes with zero points 0, or nullptr.
+    const onnx::Tensor* int32_bias(const std::string& tensor) const;
+
     const onnx::Graph& graph() const { return graph_; }
 
 private:
@@ -54,6 +61,11 @@ private:
     bool match_binary(const onnx::Node& op, QdqPattern& p) const;
     // DQ(x), DQ(w) [, DQ(bias)] -> Conv / MatMul -> Q(y): QLinearConv / QLinearMatMul (qdq_fusion.cpp).
     bool match_product(const onnx::Node& op, QdqPattern& p) const;
+    // Ops on int32 sums (qdq_fusion_accum.cpp): DQ(a), DQ(b) [, DQ(int32 c)] -> Gemm -> Q(y): QGemm;
+    // DQ(x) -> GlobalAveragePool / AveragePool -> Q(y): QLinearGlobalAveragePool / QLinearAveragePool.
+    bool match_accumulating(const onnx::Node& op, QdqPattern& p) const;
+    bool match_gemm(const onnx::Node& op, QdqPattern& p) const;
+    bool match_average_pool(const onnx::Node& op, QdqPattern& p) const;
 
     const onnx::Graph& graph_;
     std::unordered_map<std::string, const onnx::Tensor*> initializers_;

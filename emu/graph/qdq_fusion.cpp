@@ -36,7 +36,8 @@ std::unordered_map<size_t, QdqPattern> QdqFinder::find() const {
         QdqPattern p;
         const bool product = n.op_type == "Conv" || n.op_type == "MatMul";
         const bool binary = n.op_type == "Add" || n.op_type == "Mul";
-        if ((product && match_product(n, p)) || (binary && match_binary(n, p))) found.emplace(i, std::move(p));
+        if ((product && match_product(n, p)) || (binary && match_binary(n, p)) || match_accumulating(n, p))
+            found.emplace(i, std::move(p));
     }
     return found;
 }
@@ -135,6 +136,35 @@ bool QdqFinder::redundant_before(const onnx::Node& act, const onnx::Node& q) con
     return !(eps < lo - lower) && !(eps < upper - hi);
 }
 
+// The weights of DQ(w): an 8-bit initializer quantized per tensor, or per channel along `axis` when it has `rank`
+// dims (0: any), with initializer scales and zero points of its type.
+bool QdqFinder::weight_initializer(const onnx::Node& dq_w, int64_t rank, int64_t axis) const {
+    const onnx::Tensor* w = initializer(dq_w.inputs[0]);
+    const onnx::Tensor* ws = initializer(dq_w.inputs[1]);
+    const onnx::Tensor* wz = initializer(dq_w.inputs[2]);
+    if (!w || !ws || !wz || (w->data_type != DT::Int8 && w->data_type != DT::Uint8) || wz->data_type != w->data_type ||
+        ws->data_type != DT::Float)
+        return false;
+    if (per_tensor(dq_w, w->data_type)) return true;
+    const auto dims = static_cast<int64_t>(w->dims.size());
+    if ((rank > 0 && dims != rank) || dims <= axis || axis_of(dq_w, dims) != axis) return false;
+    const int64_t channels = w->dims[static_cast<size_t>(axis)];
+    return ws->dims == std::vector<int64_t>{channels} && wz->dims == std::vector<int64_t>{channels};
+}
+
+// The int32 initializer that the DequantizeLinear producing `tensor` dequantizes with zero points 0 (the bias is
+// added to the accumulators as is), or nullptr.
+const onnx::Tensor* QdqFinder::int32_bias(const std::string& tensor) const {
+    const onnx::Node* dq_b = producer(tensor, "DequantizeLinear");
+    if (!dq_b) return nullptr;
+    const onnx::Tensor* b = initializer(dq_b->inputs[0]);
+    const onnx::Tensor* bz = initializer(dq_b->inputs[2]);
+    if (!b || b->data_type != DT::Int32 || !bz || bz->data_type != DT::Int32) return nullptr;
+    for (size_t k = 0; k < bz->byte_size(); ++k)
+        if (bz->data()[k] != 0) return nullptr;
+    return b;
+}
+
 // DQ(a), DQ(b) -> Add / Mul -> Q(y), all per tensor and of one 8-bit type: QLinearAdd / QLinearMul.
 bool QdqFinder::match_binary(const onnx::Node& op, QdqPattern& p) const {
     if (op.outputs.size() != 1 || op.inputs.size() != 2) return false;
@@ -165,20 +195,7 @@ bool QdqFinder::match_product(const onnx::Node& op, QdqPattern& p) const {
     const onnx::Node* q_y = only_quantize_reader(op.outputs[0], q_index, activation);
     if (!q_y) return false;
 
-    // Weights: an 8-bit initializer, per tensor or per output channel.
-    const onnx::Tensor* w = initializer(dq_w->inputs[0]);
-    const onnx::Tensor* ws = initializer(dq_w->inputs[1]);
-    const onnx::Tensor* wz = initializer(dq_w->inputs[2]);
-    if (!w || !ws || !wz || (w->data_type != DT::Int8 && w->data_type != DT::Uint8) || wz->data_type != w->data_type ||
-        ws->data_type != DT::Float)
-        return false;
-    if (!per_tensor(*dq_w, w->data_type)) {
-        const auto rank = static_cast<int64_t>(w->dims.size());
-        const int64_t want_axis = conv ? 0 : 1;
-        if ((!conv && rank != 2) || rank < 1 || axis_of(*dq_w, rank) != want_axis) return false;
-        const int64_t channels = w->dims[static_cast<size_t>(want_axis)];
-        if (ws->dims != std::vector<int64_t>{channels} || wz->dims != std::vector<int64_t>{channels}) return false;
-    }
+    if (!weight_initializer(*dq_w, conv ? 0 : 2, conv ? 0 : 1)) return false;
 
     p.fused.name = op.name;
     p.fused.domain = op.domain;
@@ -187,15 +204,9 @@ bool QdqFinder::match_product(const onnx::Node& op, QdqPattern& p) const {
                       dq_w->inputs[2], q_y->inputs[1], q_y->inputs[2]};
     p.fused.outputs = {q_y->outputs.empty() ? std::string() : q_y->outputs[0]};
     if (conv && op.inputs.size() > 2 && !op.inputs[2].empty()) {
-        const onnx::Node* dq_b = producer(op.inputs[2], "DequantizeLinear");
-        if (!dq_b) return false;
-        const onnx::Tensor* b = initializer(dq_b->inputs[0]);
-        const onnx::Tensor* bz = initializer(dq_b->inputs[2]);
-        if (!b || b->data_type != DT::Int32 || !bz || bz->data_type != DT::Int32) return false;
-        // The int32 bias is added to the accumulators as is: its zero point must be 0.
-        for (size_t k = 0; k < bz->byte_size(); ++k)
-            if (bz->data()[k] != 0) return false;
-        p.fused.inputs.push_back(dq_b->inputs[0]);
+        const onnx::Tensor* b = int32_bias(op.inputs[2]);
+        if (!b) return false;
+        p.fused.inputs.push_back(b->name);
     }
     if (p.fused.outputs[0].empty()) return false;
     if (conv) p.fused.attributes = op.attributes;

@@ -13,12 +13,17 @@
 namespace ezemu::graph {
 
 struct QdqPattern {
-    onnx::Node fused;           // the QLinearConv / QLinearMatMul / QLinearAdd / QLinearMul node that replaces the group
+    onnx::Node fused;           // the QLinearConv / QLinearMatMul / QLinearAdd / ... node that replaces the group
     static constexpr size_t kNone = static_cast<size_t>(-1);
-    size_t quantize_node = 0;   // the QuantizeLinear that the fused node absorbs (it then produces its output)
+    size_t quantize_node = 0;   // the QuantizeLinear that the fused node absorbs (it then produces its output), or kNone
     size_t activation_node = kNone;  // a Relu / Clip between op and QuantizeLinear that the latter makes redundant
 };
 
+// DequantizeLinear(a), DequantizeLinear(b) [, DequantizeLinear(int32 c)] -> Gemm [-> QuantizeLinear(y)] becomes QGemm
+// (with a float output when no QuantizeLinear follows),
+// and DequantizeLinear(x) -> GlobalAveragePool / AveragePool -> QuantizeLinear(y) becomes QLinearGlobalAveragePool /
+// QLinearAveragePool (qdq_fusion_accum.cpp, with onnxruntime's conditions and arithmetic).
+//
 // DequantizeLinear(a), DequantizeLinear(b) -> Add / Mul -> QuantizeLinear(y) becomes QLinearAdd / QLinearMul (the
 // arithmetic of onnxruntime's contrib ops of those names, kernels/quant/requantize.hpp), when a, b and y are
 // quantized per tensor to one 8-bit type with constant scales and zero points.
@@ -26,7 +31,7 @@ struct QdqPattern {
 // In each pattern a Relu or Clip may sit between the op and its QuantizeLinear when the QuantizeLinear's saturation
 // already does its clamping (onnxruntime's ReluQuantFusion / ClipQuantFusion conditions): it is dropped.
 //
-// Conv / MatMul / Add / Mul node index -> its pattern. A Conv / MatMul pattern needs: x and y quantized per tensor
+// Op node index -> its pattern. A Conv / MatMul pattern needs: x and y quantized per tensor
 // with explicit 8-bit zero points; weights, scales and zero points that are initializers; 8-bit weights quantized
 // per tensor or per output channel (Conv axis 0, 2-D MatMul axis 1); a bias, if any, dequantized from int32 with
 // zero point 0 (its scale is taken to be x_scale * w_scale, as onnxruntime's fusion assumes); and the QuantizeLinear

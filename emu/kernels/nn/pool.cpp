@@ -86,26 +86,10 @@ public:
     }
 
 private:
-    // The number of window taps on one axis that fall inside [lo, hi).
-    int64_t taps_within(int axis, int64_t o, int64_t lo, int64_t hi) const {
-        int64_t n = 0;
-        const int64_t start = o * w_.stride[axis] - w_.pad_begin[axis];
-        for (int64_t k = 0; k < w_.kernel[axis]; ++k) {
-            const int64_t i = start + k * w_.dilation[axis];
-            n += i >= lo && i < hi;
-        }
-        return n;
-    }
-
     float average_at(const float* xp, std::array<int64_t, 3> o) const {
         float sum = 0.0f;
         w_.for_each_tap(xp, o, [&](int64_t, int64_t, int64_t, float v) { sum += v; });
-        // The divisor counts the taps inside the input, or with count_include_pad inside the padded input (a
-        // window that ceil_mode lets run past the end padding does not count its overhang).
-        int64_t count = 1;
-        for (int a = 0; a < 3; ++a)
-            count *= count_include_pad_ ? taps_within(a, o[a], -w_.pad_begin[a], w_.in[a] + w_.pad_end[a])
-                                        : taps_within(a, o[a], 0, w_.in[a]);
+        const int64_t count = w_.average_count(o, count_include_pad_);
         return count > 0 ? sum / static_cast<float>(count) : 0.0f;
     }
 

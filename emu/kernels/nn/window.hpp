@@ -46,6 +46,25 @@ struct Window3d {
     int64_t out_size() const { return out[0] * out[1] * out[2]; }
     int64_t kernel_size() const { return kernel[0] * kernel[1] * kernel[2]; }
 
+    // The divisor of an average over the window at output position `o`: its taps inside the input, or with
+    // count_include_pad inside the padded input (a window that ceil_mode lets run past the end padding does not count
+    // its overhang).
+    int64_t average_count(std::array<int64_t, 3> o, bool count_include_pad) const {
+        int64_t count = 1;
+        for (int a = 0; a < 3; ++a) {
+            const int64_t lo = count_include_pad ? -pad_begin[a] : 0;
+            const int64_t hi = count_include_pad ? in[a] + pad_end[a] : in[a];
+            const int64_t start = o[a] * stride[a] - pad_begin[a];
+            int64_t n = 0;
+            for (int64_t k = 0; k < kernel[a]; ++k) {
+                const int64_t i = start + k * dilation[a];
+                n += i >= lo && i < hi;
+            }
+            count *= n;
+        }
+        return count;
+    }
+
     // Calls visit(id, ih, iw, value) for every tap of the window at output position `o` that lies inside the
     // input (one plane `xp`, row-major D×H×W); padding taps are skipped.
     template <typename T, typename Visit>

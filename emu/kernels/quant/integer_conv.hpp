@@ -19,8 +19,16 @@ struct IntConvGeometry {
 std::unique_ptr<Kernel> make_onednn_integer_conv(const IntConvGeometry& g, const IntegerOperands& in, int bias,
                                                  const void* weights);
 
+// How QGemm's operands differ from QLinearMatMul's: a stored [k, m] and b stored [n, k] (transposed), alpha scaling
+// the input scale (requantize.hpp's gemm_multiplier), an int32 bias input (-1: none).
+struct ProductLayout {
+    bool trans_a = false, trans_b = false;
+    float alpha = 1.0f;
+    int bias = -1;
+};
+
 // The same for a [m, k] x [k, n] product (a batch folded into m) with constant int8 weights of zero points 0.
 std::unique_ptr<Kernel> make_onednn_integer_matmul(int64_t m, int64_t k, int64_t n, const IntegerOperands& in,
-                                                   const void* weights);
+                                                   const void* weights, const ProductLayout& layout = {});
 
 }  // namespace ezemu::kernels::quant

@@ -1,4 +1,4 @@
-// The oneDNN int8 path of QLinearConv / ConvInteger and QLinearMatMul / MatMulInteger (only where the CPU has VNNI,
+// The oneDNN int8 path of QLinearConv / ConvInteger, QLinearMatMul / MatMulInteger and QGemm (only where the CPU has VNNI,
 // int8_backend.hpp). oneDNN computes the int32 sums of (x - x_zero_point) * w, with x's zero point passed at run
 // time and w's zero points 0; the bias and the requantization stay ours (integer_output.hpp), because oneDNN's
 // output scaling rounds differently from onnxruntime's rule. The convolution runs channels-last: x is reordered in,
@@ -30,6 +30,7 @@ struct ProductSpec {
     size_t primitive_scratch = 0;
     const void* weight_data = nullptr;
     int64_t outer = 1, positions = 1, channels = 1;  // dst is [outer, positions, channels]
+    float alpha = 1.0f;                              // scales x's scale (QGemm)
     // When set, y is channels-first: the requantized rows land channels-last in scratch and a reorder writes y.
     memory::desc y_channels_last, y_user;
 };
@@ -50,6 +51,14 @@ __attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void wr
     const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int32_t* y, int64_t rows,
     int64_t channels) {
     write_products<int32_t>(acc, bias, multiplier, y_zp, y, rows, channels);
+}
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_f32(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, float* y, int64_t rows,
+    int64_t channels) {
+    write_products<float>(acc, bias, multiplier, y_zp, y, rows, channels);
+}
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, float* y, int64_t r, int64_t c) {
+    write_rows_f32(acc, bias, m, zp, y, r, c);
 }
 void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, uint8_t* y, int64_t r, int64_t c) {
     write_rows_u8(acc, bias, m, zp, y, r, c);
@@ -141,7 +150,7 @@ public:
         auto* w_zp = reinterpret_cast<int32_t*>(scratch + zp_offset_);
         auto* multiplier = reinterpret_cast<float*>(scratch + mult_offset_);
         int32_t y_zp = 0;
-        in_.load(ctx.inputs, st.x_zp, y_zp, w_zp, multiplier);
+        in_.load(ctx.inputs, st.x_zp, y_zp, w_zp, multiplier, s_.alpha);
         st.src_user.set_data_handle(const_cast<void*>(ctx.inputs[in_.x]));
         st.pad.set_data_handle(scratch + pad_offset_);
         if (src_reorder_) {
@@ -158,6 +167,7 @@ public:
         switch (in_.y_dtype) {
             case DT::Uint8: write_rows(acc, bias, multiplier, y_zp, static_cast<uint8_t*>(rows), n, s_.channels); break;
             case DT::Int8: write_rows(acc, bias, multiplier, y_zp, static_cast<int8_t*>(rows), n, s_.channels); break;
+            case DT::Float: write_rows(acc, bias, multiplier, y_zp, static_cast<float*>(rows), n, s_.channels); break;
             default: write_rows(acc, bias, multiplier, y_zp, static_cast<int32_t*>(rows), n, s_.channels); break;
         }
         if (s_.y_user) {
@@ -244,12 +254,14 @@ std::unique_ptr<Kernel> make_onednn_integer_conv(const IntConvGeometry& g, const
 }
 
 std::unique_ptr<Kernel> make_onednn_integer_matmul(int64_t m, int64_t k, int64_t n, const IntegerOperands& in,
-                                                   const void* weights) {
+                                                   const void* weights, const ProductLayout& layout) {
     if (int8_backend() != Int8Backend::OnednnVnni || in.w_dtype != DT::Int8) return nullptr;
     try {
         ProductSpec s;
-        s.src_user = s.src = memory::desc({m, k}, dnnl_type(in.x_dtype), tag::ab);
-        s.weights_user = memory::desc({k, n}, memory::data_type::s8, tag::ab);
+        // A transposed operand is the same logical matrix stored column-major (tag ba).
+        s.src_user = memory::desc({m, k}, dnnl_type(in.x_dtype), layout.trans_a ? tag::ba : tag::ab);
+        s.src = memory::desc({m, k}, dnnl_type(in.x_dtype), tag::ab);
+        s.weights_user = memory::desc({k, n}, memory::data_type::s8, layout.trans_b ? tag::ba : tag::ab);
         s.dst = memory::desc({m, n}, memory::data_type::s32, tag::ab);
         const memory::desc any_wei({k, n}, memory::data_type::s8, tag::any);
         dnnl::matmul::desc desc(s.src, any_wei, s.dst);
@@ -260,7 +272,8 @@ std::unique_ptr<Kernel> make_onednn_integer_matmul(int64_t m, int64_t k, int64_t
         s.weight_data = weights;
         s.positions = m;
         s.channels = n;
-        return std::make_unique<OnednnIntegerKernel>(std::move(s), in, -1);
+        s.alpha = layout.alpha;
+        return std::make_unique<OnednnIntegerKernel>(std::move(s), in, layout.bias);
     } catch (const dnnl::error&) {
         return nullptr;
     }

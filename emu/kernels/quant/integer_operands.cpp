@@ -83,7 +83,7 @@ void load_operand(const QuantOperand& op, const void* const* inputs, float* scal
 }
 
 IntegerOperands check_qlinear_operands(const KernelContext& ctx, int64_t channels, const char* op, const char* x_name,
-                                       const char* w_name) {
+                                       const char* w_name, bool float_output_allowed) {
     IntegerOperands in;
     in.qlinear = true;
     in.x = 0;
@@ -91,12 +91,16 @@ IntegerOperands check_qlinear_operands(const KernelContext& ctx, int64_t channel
     in.channels = channels;
     in.x_dtype = ctx.input(0).dtype;
     in.w_dtype = ctx.input(3).dtype;
+    in.x_q = check_scale_operand(ctx, 1, 2, in.x_dtype, 1, x_name);
+    in.w_q = check_scale_operand(ctx, 4, 5, in.w_dtype, channels, w_name);
+    if (float_output_allowed && !ctx.has_input(6) && !ctx.has_input(7)) {
+        in.y_dtype = DT::Float;
+        return in;
+    }
     in.y_dtype = ctx.input(7).dtype;
     if (!is_8bit(in.y_dtype))
         ctx.fail(std::string("the y zero point (input 7) is ") + onnx::data_type_name(in.y_dtype) + "; " + op +
                  " outputs uint8 or int8");
-    in.x_q = check_scale_operand(ctx, 1, 2, in.x_dtype, 1, x_name);
-    in.w_q = check_scale_operand(ctx, 4, 5, in.w_dtype, channels, w_name);
     in.y_q = check_scale_operand(ctx, 6, 7, in.y_dtype, 1, "y");
     return in;
 }
@@ -118,8 +122,8 @@ IntegerOperands check_integer_operands(const KernelContext& ctx, int64_t channel
     return in;
 }
 
-void IntegerOperands::load(const void* const* inputs, int32_t& x_zp, int32_t& y_zp, int32_t* w_zp,
-                           float* multiplier) const {
+void IntegerOperands::load(const void* const* inputs, int32_t& x_zp, int32_t& y_zp, int32_t* w_zp, float* multiplier,
+                           float alpha) const {
     if (!qlinear) {
         y_zp = 0;
         load_zero_point_values(x_q.zp_dtype, x_q.has_zp ? inputs[x_q.zp_index] : nullptr, x_q.zp_count, &x_zp, 1);
@@ -128,11 +132,12 @@ void IntegerOperands::load(const void* const* inputs, int32_t& x_zp, int32_t& y_
         for (int64_t c = 0; c < channels; ++c) multiplier[c] = 1.0f;
         return;
     }
-    float x_scale = 0, y_scale = 0;
+    float x_scale = 0, y_scale = 1;
     load_operand(x_q, inputs, &x_scale, &x_zp, 1);
-    load_operand(y_q, inputs, &y_scale, &y_zp, 1);
+    if (y_dtype == DT::Float) y_zp = 0;  // QGemm's float output: no y scale (x / 1 is exact)
+    else load_operand(y_q, inputs, &y_scale, &y_zp, 1);
     load_operand(w_q, inputs, multiplier, w_zp, channels);  // w's scales, turned into multipliers in place
-    for (int64_t c = 0; c < channels; ++c) multiplier[c] = requant_multiplier(x_scale, multiplier[c], y_scale);
+    for (int64_t c = 0; c < channels; ++c) multiplier[c] = gemm_multiplier(alpha, x_scale, multiplier[c], y_scale);
 }
 
 bool IntegerOperands::constant_symmetric_weights(const KernelContext& ctx) const {

@@ -47,21 +47,23 @@ struct IntegerOperands {
     bool qlinear = false;
     size_t x = 0, w = 1;
     onnx::DataType x_dtype = onnx::DataType::Undefined, w_dtype = onnx::DataType::Undefined;
-    onnx::DataType y_dtype = onnx::DataType::Int32;
+    onnx::DataType y_dtype = onnx::DataType::Int32;  // Float: QGemm's unquantized output (y_q unused)
     int64_t channels = 1;
     QuantOperand x_q, w_q, y_q;  // QLinear*: scale + zero point each; *Integer: only the zero points' fields
 
     // Run time: x's and y's zero points, w's zero points and the requantization multipliers (QLinear* only; 1 for
-    // *Integer), `channels` each.
-    void load(const void* const* inputs, int32_t& x_zp, int32_t& y_zp, int32_t* w_zp, float* multiplier) const;
+    // *Integer), `channels` each. `alpha` scales x's scale first (QGemm; requantize.hpp's gemm_multiplier).
+    void load(const void* const* inputs, int32_t& x_zp, int32_t& y_zp, int32_t* w_zp, float* multiplier,
+              float alpha = 1.0f) const;
     // True when w is a constant whose zero points are absent or constant zeros (a symmetric weight tensor).
     bool constant_symmetric_weights(const KernelContext& ctx) const;
 };
 
 // Checks the QLinear* operands (8 inputs; y is uint8 or int8). Messages name the op and the inputs ("x"/"w" of a
-// convolution, "a"/"b" of a matrix product).
+// convolution, "a"/"b" of a matrix product). With `float_output_allowed` (QGemm), absent y scale and zero point
+// mean a float32 y.
 IntegerOperands check_qlinear_operands(const KernelContext& ctx, int64_t channels, const char* op, const char* x_name,
-                                       const char* w_name);
+                                       const char* w_name, bool float_output_allowed = false);
 // Checks the *Integer operands (2 to 4 inputs; y is int32).
 IntegerOperands check_integer_operands(const KernelContext& ctx, int64_t channels, const char* x_name,
                                        const char* w_name);

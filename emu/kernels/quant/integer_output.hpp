@@ -9,11 +9,13 @@
 
 namespace ezemu::kernels::quant {
 
-// One output: the sum plus the bias (two's complement, wrapping, as the accumulation), requantized unless Y is int32.
+// One output: the sum plus the bias (two's complement, wrapping, as the accumulation), requantized unless Y is int32
+// (as is) or float (scaled only: a QGemm without output quantization, as onnxruntime's).
 template <class Y>
 [[gnu::always_inline]] inline Y product_output(int32_t acc, int32_t bias, float multiplier, int32_t y_zp) {
     const auto sum = static_cast<int32_t>(static_cast<uint32_t>(acc) + static_cast<uint32_t>(bias));
     if constexpr (std::is_same_v<Y, int32_t>) return sum;
+    else if constexpr (std::is_same_v<Y, float>) return static_cast<float>(sum) * multiplier;  // QGemm, float y
     else return requantize<Y>(sum, multiplier, y_zp);
 }
 

@@ -17,6 +17,18 @@ inline float requant_multiplier(float input_scale, float weight_scale, float out
     return product / output_scale;
 }
 
+// QGemm's alpha scales the input scale first: ((alpha * input_scale) * weight_scale) / output_scale, as
+// onnxruntime's QGemm computes its output scales (alpha = 1 leaves requant_multiplier's value unchanged).
+inline float gemm_multiplier(float alpha, float input_scale, float weight_scale, float output_scale) {
+    return requant_multiplier(alpha * input_scale, weight_scale, output_scale);
+}
+
+// QLinearGlobalAveragePool: the int32 sum of a plane of n codes minus n * x_zero_point is requantized with
+// multiplier = x_scale / (y_scale * float(n)), float32 (onnxruntime's rule, measured: 0 differences).
+inline float global_average_multiplier(float x_scale, float y_scale, int64_t n) {
+    return x_scale / (y_scale * static_cast<float>(n));
+}
+
 // Round half to even by the float adder: exact for |v| < 2^22; larger values saturate anyway (|q| <= 2^16).
 [[gnu::always_inline]] inline float round_half_even_float(float v) {
     constexpr float magic = 12582912.0f;  // 1.5 * 2^23
@@ -69,5 +81,14 @@ struct MulRule {
         return saturate<Q>(round_half_even_float(r * static_cast<float>((a - za) * (b - zb)) + zy));
     }
 };
+
+// QLinearAveragePool, as onnxruntime computes it (measured: 0 differences): the float32 sum, in window order, of the
+// dequantized taps float(x - zx) * sx, divided by the tap count, divided by sy; the zero point is added *before*
+// rounding: y = round(mean / sy + zy). The float sum is kept because an int32 sum times sx rounds ties differently
+// from the sum of the rounded products (931 of 16,384 outputs differ when sx = sy, docs/emulator.md).
+template <class Q>
+[[gnu::always_inline]] inline Q quantize_mean(float mean, float y_scale, float y_zero_point) {
+    return saturate<Q>(round_half_even_float(mean / y_scale + y_zero_point));
+}
 
 }  // namespace ezemu::kernels::quant
