@@ -13,18 +13,25 @@ std::unique_ptr<Kernel> make_matmul_integer(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_matmul(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_add(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_mul(KernelContext& ctx);
+std::unique_ptr<Kernel> make_qlinear_lookup(KernelContext& ctx);
+std::unique_ptr<Kernel> make_qlinear_max_pool(KernelContext& ctx);
+std::unique_ptr<Kernel> make_qlinear_concat(KernelContext& ctx);
 
 namespace {
 
 // QLinearAdd and QLinearMul are onnxruntime contrib ops (com.microsoft); here they are only the targets of the QDQ
-// fusion (graph/qdq_fusion.hpp), which names them in the default domain.
-constexpr std::array<KernelEntry, 8> kTable{{
+// fusion (graph/qdq_fusion.hpp), which names them in the default domain; so are the internal QLinearLookup,
+// QLinearMaxPool and QLinearConcat (qlinear_lookup.cpp).
+constexpr std::array<KernelEntry, 11> kTable{{
     KernelEntry{"ConvInteger", 10, kNewestOpset, make_conv_integer},
     KernelEntry{"DequantizeLinear", 10, kNewestOpset, make_dequantize_linear},
     KernelEntry{"MatMulInteger", 10, kNewestOpset, make_matmul_integer},
     KernelEntry{"QLinearAdd", 10, kNewestOpset, make_qlinear_add},
+    KernelEntry{"QLinearConcat", 10, kNewestOpset, make_qlinear_concat},
     KernelEntry{"QLinearConv", 10, kNewestOpset, make_qlinear_conv},
+    KernelEntry{"QLinearLookup", 10, kNewestOpset, make_qlinear_lookup},
     KernelEntry{"QLinearMatMul", 10, kNewestOpset, make_qlinear_matmul},
+    KernelEntry{"QLinearMaxPool", 10, kNewestOpset, make_qlinear_max_pool},
     KernelEntry{"QLinearMul", 10, kNewestOpset, make_qlinear_mul},
     KernelEntry{"QuantizeLinear", 10, kNewestOpset, make_quantize_linear},
 }};

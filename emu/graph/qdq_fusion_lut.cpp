@@ -1,0 +1,126 @@
+// The QDQ patterns whose integer kernels look 8-bit codes up in 256-entry tables built at load
+// (kernels/quant/code_table.hpp), as onnxruntime's QLinearSigmoid / QLinearLeakyRelu / QLinearConcat do:
+//   DQ(x) -> activation -> Q(y)       QLinearLookup   (kernels/quant/code_table.hpp lists the activations)
+//   DQ(x) -> MaxPool -> Q(y)          QLinearMaxPool  (MaxPool on the codes, then the requantization table)
+//   DQ(x_i)... -> Concat -> Q(y)      QLinearConcat   (inputs quantized like y are copied, the others requantized)
+// Every Q/DQ is per tensor with constant parameters, one 8-bit type throughout, and a positive finite scale (else
+// the pattern stays unfused and the Q/DQ node's own checks speak). A Relu / Clip between the op and its
+// QuantizeLinear keeps the pattern unfused: tabulating it exactly is left for later.
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "graph/qdq_finder.hpp"
+#include "kernels/quant/code_table.hpp"
+
+namespace ezemu::graph::detail {
+
+namespace {
+
+using DT = onnx::DataType;
+
+// True when the node has no attribute but the listed ones (per-tensor Q/DQ attributes that change nothing here).
+bool only_attributes(const onnx::Node& n, std::initializer_list<const char*> allowed) {
+    for (const onnx::Attribute& a : n.attributes) {
+        bool ok = false;
+        for (const char* name : allowed) ok = ok || a.name == name;
+        if (!ok) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+const onnx::Node* QdqFinder::table_dequantize(const std::string& tensor, DT dtype) const {
+    const onnx::Node* dq = producer(tensor, "DequantizeLinear");
+    if (!dq || dq->inputs.size() != 3 || !per_tensor(*dq, dtype) || !only_attributes(*dq, {"axis"})) return nullptr;
+    float scale;
+    std::memcpy(&scale, initializer(dq->inputs[1])->data(), sizeof scale);
+    return std::isfinite(scale) && scale > 0.0f ? dq : nullptr;
+}
+
+const onnx::Node* QdqFinder::table_quantize(const onnx::Node& op, DT dtype, size_t& q_index) const {
+    if (op.outputs.empty() || op.outputs[0].empty()) return nullptr;
+    for (size_t k = 1; k < op.outputs.size(); ++k)
+        if (!op.outputs[k].empty()) return nullptr;
+    size_t activation = kNone;
+    const onnx::Node* q = only_quantize_reader(op.outputs[0], q_index, activation);
+    if (!q || activation != kNone || !per_tensor(*q, dtype) || !only_attributes(*q, {"axis", "saturate"}))
+        return nullptr;
+    float scale;
+    std::memcpy(&scale, initializer(q->inputs[1])->data(), sizeof scale);
+    return std::isfinite(scale) && scale > 0.0f ? q : nullptr;
+}
+
+bool QdqFinder::match_table(const onnx::Node& op, QdqPattern& p) const {
+    if (op.op_type == "Concat") return match_concat(op, p);
+    if (op.op_type == "MaxPool") return match_max_pool(op, p);
+    return kernels::quant::is_tabulated_activation(op.op_type) && match_lookup(op, p);
+}
+
+bool QdqFinder::match_lookup(const onnx::Node& op, QdqPattern& p) const {
+    if (op.inputs.empty() || op.outputs.size() != 1) return false;
+    // Clip's bounds (opset 11+) are the only further inputs an activation may have: constants the table reads.
+    if (op.inputs.size() > (op.op_type == "Clip" ? 3u : 1u)) return false;
+    for (size_t k = 1; k < op.inputs.size(); ++k) {
+        const onnx::Tensor* bound = op.inputs[k].empty() ? nullptr : initializer(op.inputs[k]);
+        if (!op.inputs[k].empty() && (!bound || bound->data_type != DT::Float)) return false;
+    }
+    size_t q_index = 0;
+    const onnx::Node* q = table_quantize(op, DT::Undefined, q_index);
+    if (!q) return false;
+    const DT dtype = initializer(q->inputs[2])->data_type;
+    const onnx::Node* dq = table_dequantize(op.inputs[0], dtype);
+    if (!dq) return false;
+    p.fused.name = op.name;
+    p.fused.op_type = "QLinearLookup";
+    p.fused.inputs = {dq->inputs[0], dq->inputs[1], dq->inputs[2], q->inputs[1], q->inputs[2]};
+    p.fused.inputs.insert(p.fused.inputs.end(), op.inputs.begin() + 1, op.inputs.end());
+    p.fused.outputs = {q->outputs[0]};
+    p.fused.attributes = op.attributes;
+    onnx::Attribute which;
+    which.name = "lookup_op";
+    which.type = onnx::AttributeType::String;
+    which.s = op.op_type;
+    p.fused.attributes.push_back(std::move(which));
+    p.quantize_node = q_index;
+    return true;
+}
+
+bool QdqFinder::match_max_pool(const onnx::Node& op, QdqPattern& p) const {
+    if (op.inputs.size() != 1) return false;
+    size_t q_index = 0;
+    const onnx::Node* q = table_quantize(op, DT::Undefined, q_index);
+    if (!q) return false;
+    const onnx::Node* dq = table_dequantize(op.inputs[0], initializer(q->inputs[2])->data_type);
+    if (!dq) return false;
+    p.fused.name = op.name;
+    p.fused.op_type = "QLinearMaxPool";
+    p.fused.inputs = {dq->inputs[0], dq->inputs[1], dq->inputs[2], q->inputs[1], q->inputs[2]};
+    p.fused.outputs = {q->outputs[0]};
+    p.fused.attributes = op.attributes;
+    p.quantize_node = q_index;
+    return true;
+}
+
+bool QdqFinder::match_concat(const onnx::Node& op, QdqPattern& p) const {
+    if (op.inputs.empty()) return false;
+    size_t q_index = 0;
+    const onnx::Node* q = table_quantize(op, DT::Undefined, q_index);
+    if (!q) return false;
+    const DT dtype = initializer(q->inputs[2])->data_type;
+    p.fused.inputs = {q->inputs[1], q->inputs[2]};
+    for (const std::string& x : op.inputs) {
+        const onnx::Node* dq = x.empty() ? nullptr : table_dequantize(x, dtype);
+        if (!dq) return false;
+        p.fused.inputs.insert(p.fused.inputs.end(), dq->inputs.begin(), dq->inputs.end());
+    }
+    p.fused.name = op.name;
+    p.fused.op_type = "QLinearConcat";
+    p.fused.outputs = {q->outputs[0]};
+    p.fused.attributes = op.attributes;
+    p.quantize_node = q_index;
+    return true;
+}
+
+}  // namespace ezemu::graph::detail

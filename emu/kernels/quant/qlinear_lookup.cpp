@@ -1,0 +1,186 @@
+// The integer kernels of the QDQ patterns that run an op on 8-bit codes through 256-entry tables (code_table.hpp),
+// targets of the QDQ fusion (graph/qdq_fusion.hpp) under internal names:
+//   QLinearLookup   x, x_scale, x_zp, y_scale, y_zp [, the op's constant inputs]; attribute lookup_op names the
+//                   activation, the others are its own. y = table[x], the table of DQ -> activation -> Q.
+//   QLinearMaxPool  x, x_scale, x_zp, y_scale, y_zp; MaxPool's attributes. MaxPool on the codes (dequantization
+//                   is increasing: positive scales), then the table of DQ -> Q unless it is the identity.
+//   QLinearConcat   y_scale, y_zp, then x, x_scale, x_zp per input (onnxruntime's order); attribute axis. Inputs
+//                   quantized like y are copied, the others requantized through their DQ -> Q table first.
+// All per tensor, one 8-bit type, constant scales and zero points. No float at run time.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernels/aligned_buffer.hpp"
+#include "kernels/quant/code_table.hpp"
+#include "kernels/registry.hpp"
+
+namespace ezemu::kernels {
+
+namespace {
+
+using DT = onnx::DataType;
+using quant::CodeTable;
+
+// The node of the op a fused kernel runs (on floats for the table, or on the codes), named as the fused node.
+onnx::Node inner_node(const KernelContext& ctx, const std::string& op_type, std::vector<std::string> inputs) {
+    onnx::Node n;
+    n.name = ctx.node().name;
+    n.op_type = op_type;
+    n.inputs = std::move(inputs);
+    n.outputs = {"y"};
+    for (const onnx::Attribute& a : ctx.node().attributes)
+        if (a.name != "lookup_op") n.attributes.push_back(a);
+    return n;
+}
+
+// Builds the kernel of `node` on `inputs` (8-bit codes) and returns it with its output 0.
+std::unique_ptr<Kernel> make_inner(const KernelContext& ctx, const onnx::Node& node,
+                                   const std::vector<const ValueDesc*>& inputs, ValueDesc& output) {
+    const KernelEntry* entry = find_kernel(node.op_type, ctx.opset());
+    if (!entry) ctx.fail("has no " + node.op_type + " kernel at opset " + std::to_string(ctx.opset()));
+    KernelContext inner(node, ctx.label(), ctx.opset(), inputs, ctx.options());
+    std::unique_ptr<Kernel> kernel = entry->factory(inner);
+    if (inner.outputs().size() != 1) ctx.fail(node.op_type + " must have one output here");
+    output = inner.outputs()[0];
+    return kernel;
+}
+
+class LookupKernel final : public Kernel {
+public:
+    LookupKernel(const CodeTable& table, int64_t n) : table_(table), n_(n) {}
+    void run(const RunContext& ctx) const override { table_.apply(ctx.inputs[0], ctx.outputs[0], n_); }
+
+private:
+    CodeTable table_;
+    int64_t n_;
+};
+
+// An op that runs on the codes as they are (MaxPool), then the output's table unless it is the identity.
+class CodeOpKernel final : public Kernel {
+public:
+    CodeOpKernel(std::unique_ptr<Kernel> op, std::optional<CodeTable> table, int64_t n)
+        : op_(std::move(op)), table_(table), n_(n) {}
+    size_t scratch_bytes() const override { return op_->scratch_bytes(); }
+    std::unique_ptr<KernelState> create_state() const override { return op_->create_state(); }
+    void run(const RunContext& ctx) const override {
+        op_->run(ctx);
+        if (table_) table_->apply(ctx.outputs[0], ctx.outputs[0], n_);
+    }
+
+private:
+    std::unique_ptr<Kernel> op_;
+    std::optional<CodeTable> table_;
+    int64_t n_;
+};
+
+// Concat of the codes, the inputs with a table requantized into scratch first.
+class ConcatCodesKernel final : public Kernel {
+public:
+    struct Part {
+        std::optional<CodeTable> table;
+        int64_t count = 0;
+    };
+    ConcatCodesKernel(std::unique_ptr<Kernel> concat, std::vector<Part> parts)
+        : concat_(std::move(concat)), parts_(std::move(parts)) {}
+
+    size_t scratch_bytes() const override {
+        size_t bytes = align_up(parts_.size() * sizeof(const void*)) + align_up(concat_->scratch_bytes());
+        for (const Part& p : parts_)
+            if (p.table) bytes += align_up(static_cast<size_t>(p.count));
+        return bytes;
+    }
+    std::unique_ptr<KernelState> create_state() const override { return concat_->create_state(); }
+
+    void run(const RunContext& ctx) const override {
+        ScratchCursor cursor(ctx.scratch);
+        const void** inputs = cursor.take<const void*>(parts_.size());
+        void* concat_scratch = cursor.take<uint8_t>(concat_->scratch_bytes());
+        for (size_t i = 0; i < parts_.size(); ++i) {
+            const void* x = ctx.inputs[2 + 3 * i];
+            if (parts_[i].table) {
+                uint8_t* requantized = cursor.take<uint8_t>(static_cast<size_t>(parts_[i].count));
+                parts_[i].table->apply(x, requantized, parts_[i].count);
+                x = requantized;
+            }
+            inputs[i] = x;
+        }
+        const RunContext inner{inputs, ctx.outputs, concat_scratch, ctx.state, ctx.stream};
+        concat_->run(inner);
+    }
+
+private:
+    std::unique_ptr<Kernel> concat_;
+    std::vector<Part> parts_;
+};
+
+DT eight_bit_dtype(const KernelContext& ctx, size_t x) {
+    ctx.require_dtype(x, {DT::Uint8, DT::Int8});
+    return ctx.input(x).dtype;
+}
+
+// The table of DQ -> Q, or nothing when it maps every code to itself (the same scale and zero point).
+std::optional<CodeTable> requantization(const KernelContext& ctx, DT dtype, size_t xs, size_t xz, size_t ys,
+                                        size_t yz) {
+    const CodeTable t = quant::build_code_table(ctx, dtype, xs, xz, ys, yz);
+    if (t.identity()) return std::nullopt;
+    return t;
+}
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_qlinear_lookup(KernelContext& ctx) {
+    ctx.require_inputs(5, 7);
+    ctx.require_outputs(1, 1);
+    const DT dtype = eight_bit_dtype(ctx, 0);
+    const std::string op = ctx.attr_string("lookup_op", "");
+    if (!quant::is_tabulated_activation(op))
+        ctx.fail("lookup_op '" + op + "' is not an activation the lookup tables cover");
+    std::vector<std::string> names{"x"};
+    std::vector<size_t> op_inputs;
+    for (size_t i = 5; i < ctx.input_count(); ++i) {
+        names.push_back(ctx.has_input(i) ? ctx.node().inputs[i] : std::string());
+        op_inputs.push_back(ctx.has_input(i) ? i : quant::kAbsent);
+    }
+    const onnx::Node inner = inner_node(ctx, op, names);
+    const CodeTable table = quant::build_code_table(ctx, dtype, 1, 2, 3, 4, &inner, op_inputs);
+    ctx.set_output(0, dtype, ctx.input(0).shape);
+    return std::make_unique<LookupKernel>(table, ctx.input(0).element_count());
+}
+
+std::unique_ptr<Kernel> make_qlinear_max_pool(KernelContext& ctx) {
+    ctx.require_inputs(5, 5);
+    ctx.require_outputs(1, 1);
+    const DT dtype = eight_bit_dtype(ctx, 0);
+    const onnx::Node pool = inner_node(ctx, "MaxPool", {"x"});
+    ValueDesc y;
+    std::unique_ptr<Kernel> kernel = make_inner(ctx, pool, {&ctx.input(0)}, y);
+    std::optional<CodeTable> table = requantization(ctx, dtype, 1, 2, 3, 4);
+    ctx.set_output(0, dtype, y.shape);
+    return std::make_unique<CodeOpKernel>(std::move(kernel), table, y.element_count());
+}
+
+std::unique_ptr<Kernel> make_qlinear_concat(KernelContext& ctx) {
+    ctx.require_outputs(1, 1);
+    if (ctx.input_count() < 5 || (ctx.input_count() - 2) % 3 != 0)
+        ctx.fail("takes y_scale, y_zero_point and then x, x_scale, x_zero_point per input, got " +
+                 std::to_string(ctx.input_count()) + " inputs");
+    const size_t count = (ctx.input_count() - 2) / 3;
+    const DT dtype = eight_bit_dtype(ctx, 2);
+    std::vector<const ValueDesc*> xs;
+    std::vector<std::string> names;
+    std::vector<ConcatCodesKernel::Part> parts;
+    for (size_t i = 0; i < count; ++i) {
+        const size_t x = 2 + 3 * i;
+        ctx.require_dtype(x, {dtype});
+        xs.push_back(&ctx.input(x));
+        names.push_back(ctx.node().inputs[x]);
+        parts.push_back({requantization(ctx, dtype, x + 1, x + 2, 0, 1), ctx.input(x).element_count()});
+    }
+    ValueDesc y;
+    std::unique_ptr<Kernel> concat = make_inner(ctx, inner_node(ctx, "Concat", names), xs, y);
+    ctx.set_output(0, dtype, y.shape);
+    return std::make_unique<ConcatCodesKernel>(std::move(concat), std::move(parts));
+}
+
+}  // namespace ezemu::kernels
