@@ -55,11 +55,11 @@ private:
     // DQ(x), DQ(w) [, DQ(bias)] -> Conv / MatMul -> Q(y): QLinearConv / QLinearMatMul (qdq_fusion.cpp).
     bool match_product(const onnx::Node& op, QdqPattern& p) const;
     // The patterns whose kernels look 8-bit codes up in 256-entry tables (qdq_fusion_lut.cpp): DQ(x) -> activation
-    // -> Q(y) as QLinearLookup, DQ(x) -> MaxPool -> Q(y) as QLinearMaxPool, DQ(x_i)... -> Concat -> Q(y) as
-    // QLinearConcat.
+    // -> Q(y) as QLinearLookup, DQ(x) -> MaxPool / Reshape / Transpose ... -> Q(y) as QLinear<op> (the op on the
+    // codes), DQ(x_i)... -> Concat -> Q(y) as QLinearConcat.
     bool match_table(const onnx::Node& op, QdqPattern& p) const;
     bool match_lookup(const onnx::Node& op, QdqPattern& p) const;
-    bool match_max_pool(const onnx::Node& op, QdqPattern& p) const;
+    bool match_on_codes(const onnx::Node& op, QdqPattern& p) const;
     bool match_concat(const onnx::Node& op, QdqPattern& p) const;
     // The per-tensor DequantizeLinear of `dtype` (any 8-bit type if Undefined) producing `tensor` whose scale a
     // table can use: positive and finite, and no attribute that changes its output type. nullptr otherwise.

@@ -2,6 +2,7 @@
 // (kernels/quant/code_table.hpp), as onnxruntime's QLinearSigmoid / QLinearLeakyRelu / QLinearConcat do:
 //   DQ(x) -> activation -> Q(y)       QLinearLookup   (kernels/quant/code_table.hpp lists the activations)
 //   DQ(x) -> MaxPool -> Q(y)          QLinearMaxPool  (MaxPool on the codes, then the requantization table)
+//   DQ(x) -> Reshape -> Q(y) ...      QLinearReshape  (likewise every op of runs_on_codes: Transpose, Slice, ...)
 //   DQ(x_i)... -> Concat -> Q(y)      QLinearConcat   (inputs quantized like y are copied, the others requantized)
 // Every Q/DQ is per tensor with constant parameters, one 8-bit type throughout, and a positive finite scale (else
 // the pattern stays unfused and the Q/DQ node's own checks speak). A Relu / Clip between the op and its
@@ -54,7 +55,7 @@ const onnx::Node* QdqFinder::table_quantize(const onnx::Node& op, DT dtype, size
 
 bool QdqFinder::match_table(const onnx::Node& op, QdqPattern& p) const {
     if (op.op_type == "Concat") return match_concat(op, p);
-    if (op.op_type == "MaxPool") return match_max_pool(op, p);
+    if (kernels::quant::runs_on_codes(op.op_type)) return match_on_codes(op, p);
     return kernels::quant::is_tabulated_activation(op.op_type) && match_lookup(op, p);
 }
 
@@ -87,16 +88,21 @@ bool QdqFinder::match_lookup(const onnx::Node& op, QdqPattern& p) const {
     return true;
 }
 
-bool QdqFinder::match_max_pool(const onnx::Node& op, QdqPattern& p) const {
-    if (op.inputs.size() != 1) return false;
+bool QdqFinder::match_on_codes(const onnx::Node& op, QdqPattern& p) const {
+    if (op.inputs.empty()) return false;
+    if (op.op_type == "Resize") {  // nearest sampling only: the others compute new values
+        const onnx::Attribute* mode = op.find_attribute("mode");
+        if (mode && mode->s != "nearest") return false;
+    }
     size_t q_index = 0;
     const onnx::Node* q = table_quantize(op, DT::Undefined, q_index);
     if (!q) return false;
     const onnx::Node* dq = table_dequantize(op.inputs[0], initializer(q->inputs[2])->data_type);
     if (!dq) return false;
     p.fused.name = op.name;
-    p.fused.op_type = "QLinearMaxPool";
+    p.fused.op_type = "QLinear" + op.op_type;
     p.fused.inputs = {dq->inputs[0], dq->inputs[1], dq->inputs[2], q->inputs[1], q->inputs[2]};
+    p.fused.inputs.insert(p.fused.inputs.end(), op.inputs.begin() + 1, op.inputs.end());
     p.fused.outputs = {q->outputs[0]};
     p.fused.attributes = op.attributes;
     p.quantize_node = q_index;

@@ -64,6 +64,13 @@ bool is_tabulated_activation(std::string_view op_type) {
     return std::find(kOps.begin(), kOps.end(), op_type) != kOps.end();
 }
 
+bool runs_on_codes(std::string_view op_type) {
+    static constexpr std::array<std::string_view, 10> kOps = {"DepthToSpace", "Flatten",   "MaxPool", "Reshape",
+                                                              "Resize",       "Slice",     "SpaceToDepth",
+                                                              "Squeeze",      "Transpose", "Unsqueeze"};
+    return std::find(kOps.begin(), kOps.end(), op_type) != kOps.end();
+}
+
 CodeTable build_code_table(const KernelContext& ctx, DT dtype, size_t x_scale, size_t x_zero_point, size_t y_scale,
                            size_t y_zero_point, const onnx::Node* op, const std::vector<size_t>& op_inputs) {
     for (size_t i : {x_scale, x_zero_point, y_scale, y_zero_point}) {

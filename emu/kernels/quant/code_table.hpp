@@ -26,6 +26,11 @@ struct CodeTable {
 // are constants (Clip's bounds).
 bool is_tabulated_activation(std::string_view op_type);
 
+// The ops that give the same output from the codes as from the dequantized values, up to the output's
+// requantization: they move elements (Reshape, Transpose, Slice, nearest Resize, ...) or pick the largest (MaxPool,
+// dequantization being increasing). A QLinear<op> kernel runs them on the codes.
+bool runs_on_codes(std::string_view op_type);
+
 // The table of DequantizeLinear(x_scale, x_zero_point) -> `op` -> QuantizeLinear(y_scale, y_zero_point) over the
 // codes of `dtype`, the four parameters being inputs of `ctx` that hold one constant value each, the zero points of
 // `dtype`. `op` (nullptr: none, a plain requantization) reads the dequantized codes as input 0 and ctx's inputs

@@ -2,8 +2,9 @@
 // targets of the QDQ fusion (graph/qdq_fusion.hpp) under internal names:
 //   QLinearLookup   x, x_scale, x_zp, y_scale, y_zp [, the op's constant inputs]; attribute lookup_op names the
 //                   activation, the others are its own. y = table[x], the table of DQ -> activation -> Q.
-//   QLinearMaxPool  x, x_scale, x_zp, y_scale, y_zp; MaxPool's attributes. MaxPool on the codes (dequantization
-//                   is increasing: positive scales), then the table of DQ -> Q unless it is the identity.
+//   QLinear<op>     x, x_scale, x_zp, y_scale, y_zp [, the op's further inputs]; the op's attributes. For the ops
+//                   of runs_on_codes (MaxPool, Reshape, Transpose, Slice, nearest Resize, ...): the op on the codes,
+//                   then the table of DQ -> Q unless it is the identity (then a view op stays a view).
 //   QLinearConcat   y_scale, y_zp, then x, x_scale, x_zp per input (onnxruntime's order); attribute axis. Inputs
 //                   quantized like y are copied, the others requantized through their DQ -> Q table first.
 // All per tensor, one 8-bit type, constant scales and zero points. No float at run time.
@@ -56,15 +57,21 @@ private:
     int64_t n_;
 };
 
-// An op that runs on the codes as they are (MaxPool), then the output's table unless it is the identity.
+// An op that runs on the codes as they are, then the output's table unless it is the identity. The op reads x
+// (input 0) and the fused node's inputs from 5 on.
 class CodeOpKernel final : public Kernel {
 public:
-    CodeOpKernel(std::unique_ptr<Kernel> op, std::optional<CodeTable> table, int64_t n)
-        : op_(std::move(op)), table_(table), n_(n) {}
+    static constexpr size_t kMaxInputs = 8;
+    CodeOpKernel(std::unique_ptr<Kernel> op, std::optional<CodeTable> table, int64_t n, size_t op_inputs)
+        : op_(std::move(op)), table_(table), n_(n), op_inputs_(op_inputs) {}
     size_t scratch_bytes() const override { return op_->scratch_bytes(); }
     std::unique_ptr<KernelState> create_state() const override { return op_->create_state(); }
+    int aliased_input() const override { return !table_ && op_->aliased_input() == 0 ? 0 : -1; }
     void run(const RunContext& ctx) const override {
-        op_->run(ctx);
+        const void* inputs[kMaxInputs] = {ctx.inputs[0]};
+        for (size_t i = 1; i < op_inputs_; ++i) inputs[i] = ctx.inputs[4 + i];
+        const RunContext inner{inputs, ctx.outputs, ctx.scratch, ctx.state, ctx.stream};
+        op_->run(inner);
         if (table_) table_->apply(ctx.outputs[0], ctx.outputs[0], n_);
     }
 
@@ -72,6 +79,7 @@ private:
     std::unique_ptr<Kernel> op_;
     std::optional<CodeTable> table_;
     int64_t n_;
+    size_t op_inputs_;
 };
 
 // Concat of the codes, the inputs with a table requantized into scratch first.
@@ -148,16 +156,24 @@ std::unique_ptr<Kernel> make_qlinear_lookup(KernelContext& ctx) {
     return std::make_unique<LookupKernel>(table, ctx.input(0).element_count());
 }
 
-std::unique_ptr<Kernel> make_qlinear_max_pool(KernelContext& ctx) {
-    ctx.require_inputs(5, 5);
+std::unique_ptr<Kernel> make_qlinear_on_codes(KernelContext& ctx) {
+    ctx.require_inputs(5, 4 + CodeOpKernel::kMaxInputs);
     ctx.require_outputs(1, 1);
     const DT dtype = eight_bit_dtype(ctx, 0);
-    const onnx::Node pool = inner_node(ctx, "MaxPool", {"x"});
+    const std::string op = ctx.node().op_type.substr(std::string("QLinear").size());
+    if (!quant::runs_on_codes(op)) ctx.fail(op + " does not run on quantized codes");
+    std::vector<std::string> names{"x"};
+    std::vector<const ValueDesc*> inputs{&ctx.input(0)};
+    for (size_t i = 5; i < ctx.input_count(); ++i) {
+        names.push_back(ctx.has_input(i) ? ctx.node().inputs[i] : std::string());
+        inputs.push_back(ctx.has_input(i) ? &ctx.input(i) : nullptr);
+    }
     ValueDesc y;
-    std::unique_ptr<Kernel> kernel = make_inner(ctx, pool, {&ctx.input(0)}, y);
+    std::unique_ptr<Kernel> kernel = make_inner(ctx, inner_node(ctx, op, names), inputs, y);
+    if (y.dtype != dtype) ctx.fail(op + " gives " + onnx::data_type_name(y.dtype) + " for its codes");
     std::optional<CodeTable> table = requantization(ctx, dtype, 1, 2, 3, 4);
     ctx.set_output(0, dtype, y.shape);
-    return std::make_unique<CodeOpKernel>(std::move(kernel), table, y.element_count());
+    return std::make_unique<CodeOpKernel>(std::move(kernel), table, y.element_count(), inputs.size());
 }
 
 std::unique_ptr<Kernel> make_qlinear_concat(KernelContext& ctx) {

@@ -14,25 +14,34 @@ std::unique_ptr<Kernel> make_qlinear_matmul(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_add(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_mul(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_lookup(KernelContext& ctx);
-std::unique_ptr<Kernel> make_qlinear_max_pool(KernelContext& ctx);
+std::unique_ptr<Kernel> make_qlinear_on_codes(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_concat(KernelContext& ctx);
 
 namespace {
 
 // QLinearAdd and QLinearMul are onnxruntime contrib ops (com.microsoft); here they are only the targets of the QDQ
 // fusion (graph/qdq_fusion.hpp), which names them in the default domain; so are the internal QLinearLookup,
-// QLinearMaxPool and QLinearConcat (qlinear_lookup.cpp).
-constexpr std::array<KernelEntry, 11> kTable{{
+// QLinearConcat and QLinear<op> for the ops that run on codes (qlinear_lookup.cpp, code_table.hpp).
+constexpr std::array<KernelEntry, 20> kTable{{
     KernelEntry{"ConvInteger", 10, kNewestOpset, make_conv_integer},
     KernelEntry{"DequantizeLinear", 10, kNewestOpset, make_dequantize_linear},
     KernelEntry{"MatMulInteger", 10, kNewestOpset, make_matmul_integer},
     KernelEntry{"QLinearAdd", 10, kNewestOpset, make_qlinear_add},
     KernelEntry{"QLinearConcat", 10, kNewestOpset, make_qlinear_concat},
     KernelEntry{"QLinearConv", 10, kNewestOpset, make_qlinear_conv},
+    KernelEntry{"QLinearDepthToSpace", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearFlatten", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearLookup", 10, kNewestOpset, make_qlinear_lookup},
     KernelEntry{"QLinearMatMul", 10, kNewestOpset, make_qlinear_matmul},
-    KernelEntry{"QLinearMaxPool", 10, kNewestOpset, make_qlinear_max_pool},
+    KernelEntry{"QLinearMaxPool", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearMul", 10, kNewestOpset, make_qlinear_mul},
+    KernelEntry{"QLinearReshape", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearResize", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearSlice", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearSpaceToDepth", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearSqueeze", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearTranspose", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearUnsqueeze", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QuantizeLinear", 10, kNewestOpset, make_quantize_linear},
 }};
 

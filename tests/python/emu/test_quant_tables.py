@@ -250,3 +250,59 @@ def test_an_activation_whose_output_is_also_a_graph_output_stays_unfused(emu):
     ctx.run()
     _, detail = ctx.query(R.RKNN_QUERY_PERF_DETAIL, R.rknn_perf_detail())
     assert "Tanh node 'act'" in detail.perf_data.decode()
+
+
+# --- ops that move codes: run on the 8-bit data, requantized only when DQ and Q differ ---------------------------
+
+I64 = np.int64
+# op, attributes, further inputs (name, value; "" = absent), output shape; the input is [2, 4, 6, 6]
+MOVES = [
+    ("Reshape", {}, [("shape", np.array([2, 24, 6], I64))], [2, 24, 6]),
+    ("Flatten", {"axis": 2}, [], [8, 36]),
+    ("Transpose", {"perm": [0, 2, 3, 1]}, [], [2, 6, 6, 4]),
+    ("Squeeze", {}, [], None),  # added below on a [2, 1, 4, 6, 6] input
+    ("Unsqueeze", {}, [("axes", np.array([1], I64))], [2, 1, 4, 6, 6]),
+    ("Slice", {}, [("starts", np.array([1, 0], I64)), ("ends", np.array([6, 3], I64)), ("axes", np.array([3, 1], I64)),
+                   ("steps", np.array([2, 1], I64))], [2, 3, 6, 3]),
+    ("Resize", {"mode": "nearest"}, [("", None), ("scales", np.array([1, 1, 2, 1.5], np.float32))], [2, 4, 12, 9]),
+    ("DepthToSpace", {"blocksize": 2}, [], [2, 1, 12, 12]),
+    ("SpaceToDepth", {"blocksize": 2}, [], [2, 16, 3, 3]),
+]
+
+
+def move_model(op, attrs, extra, out_shape, in_shape, dtype, y_params, unfused=False):
+    m = QdqModel(unfused)
+    m.dq("x", 0.021, zero_point(dtype, -3), "d")
+    ins = ["d"] + [m.param(name, value) if name else "" for name, value in extra]
+    m.nodes.append(helper.make_node(op, ins, ["m"], name="mv", **attrs))
+    m.q("m", y_params[0], zero_point(dtype, y_params[1]), "y")
+    t = tensor_type(dtype)
+    return m.build([vi("x", t, in_shape)], [vi("y", t, out_shape)])
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8], ids=["int8", "uint8"])
+@pytest.mark.parametrize("y_params", [(0.021, -3), (0.034, 7)], ids=["same_params", "requantized"])
+@pytest.mark.parametrize("case", MOVES, ids=[c[0] for c in MOVES])
+def test_ops_that_move_codes_run_on_them(emu, case, dtype, y_params):
+    op, attrs, extra, out_shape = case
+    in_shape = [2, 4, 6, 6]
+    if op == "Squeeze":
+        in_shape, out_shape, extra = [2, 1, 4, 6, 6], [2, 4, 6, 6], [("axes", np.array([1], I64))]
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(5).integers(info.min, info.max + 1, size=in_shape).astype(dtype)
+    model = move_model(op, attrs, extra, out_shape, in_shape, dtype, y_params)
+    got, detail = open_and_run(emu, model, x)
+    assert f"QLinear{op} node 'mv'" in detail and "QuantizeLinear" not in detail, detail
+    unfused, plain = open_and_run(emu, move_model(op, attrs, extra, out_shape, in_shape, dtype, y_params, True), x)
+    assert f"{op} node 'mv'" in plain and f"QLinear{op}" not in plain, plain
+    np.testing.assert_array_equal(got, unfused)
+    want = run_ort(model, {"x": x})[0]
+    np.testing.assert_array_equal(got.reshape(want.shape), want)
+
+
+def test_linear_resize_stays_on_the_float_path(emu):
+    extra = [("", None), ("scales", np.array([1, 1, 2, 2], np.float32))]
+    model = move_model("Resize", {"mode": "linear"}, extra, [2, 4, 12, 12], [2, 4, 6, 6], np.int8, (0.021, -3))
+    x = np.random.default_rng(6).integers(-128, 128, size=[2, 4, 6, 6]).astype(np.int8)
+    got, detail = open_and_run(emu, model, x)
+    assert "Resize node 'mv'" in detail and "QLinearResize" not in detail, detail
