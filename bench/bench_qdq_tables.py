@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""The table kernels of the QDQ fusion (activations, MaxPool, Concat on 8-bit codes) against the same patterns run
-DequantizeLinear -> float op -> QuantizeLinear, side by side on one quantized model.
+"""The table kernels of the QDQ fusion (activations, MaxPool, Concat, movement ops on 8-bit codes) against the same
+patterns run DequantizeLinear -> float op -> QuantizeLinear, side by side on one quantized model.
 
 tools/model_zoo.py's YOLO-like network (SiLU = x * Sigmoid(x), SPPF MaxPools, Concats) is quantized by the
 model-preparation helper (int8, per channel), as bench_int8.py does. A second copy of the model keeps those patterns
-off the table kernels and nothing else: the scale of the QuantizeLinear after each activation / MaxPool / Concat
-becomes a Constant node there (the QDQ fusion takes initializers only), so Conv, Add and Mul still fuse. Each copy
-runs in its own child process (bench_int8.measure); ORT runs the quantized model for scale. The table shows median
+off the table kernels and nothing else: the scale of the QuantizeLinear after each such op becomes a Constant node
+there (the QDQ fusion takes initializers only), so Conv, Add and Mul still fuse. Each copy runs in its own child
+process (bench_int8.measure); ORT runs the quantized model for scale. The table shows median
 latencies and the ratio tables/float.
 """
 from __future__ import annotations
@@ -25,8 +25,10 @@ sys.path.insert(0, str(REPO.parent / "tools"))
 
 from bench_int8 import measure  # noqa: E402
 
+# emu/kernels/quant/code_table.cpp: is_tabulated_activation, runs_on_codes, and Concat
 TABLE_OPS = {"Clip", "Elu", "HardSigmoid", "HardSwish", "LeakyRelu", "Mish", "Relu", "Sigmoid", "Softplus", "Tanh",
-             "MaxPool", "Concat"}
+             "DepthToSpace", "Flatten", "MaxPool", "Reshape", "Resize", "Slice", "SpaceToDepth", "Squeeze",
+             "Transpose", "Unsqueeze", "Concat"}
 
 
 def quantized_yolo(out: Path) -> Path:
@@ -103,7 +105,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     fused = quantized_yolo(args.out)
     unfused, patterns = without_tables(fused, args.out)
-    print(f"yolo_like int8: {patterns} activation / MaxPool / Concat patterns")
+    print(f"yolo_like int8: {patterns} table patterns (activations, MaxPool, Concat, movement ops)")
     print(f"{'thr':>3} {'tables ms':>10} {'float ms':>9} {'ort ms':>8} {'tables/float':>13} {'tables/ort':>11}")
     for threads in args.threads:
         t = measure("emulator", fused, threads, args.runs, args.warmup)["median_ms"]
