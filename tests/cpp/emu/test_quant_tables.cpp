@@ -231,5 +231,49 @@ TEST(QdqTables, LookupNodesCheckTheirInputs) {
     EXPECT_NO_THROW(compile(model("Sigmoid", true)));
 }
 
+// QLinearConcat / QLinear<op> nodes written by hand: refused with the node's name, never a crash.
+TEST(QdqTables, ConcatAndCodeOpNodesCheckTheirInputs) {
+    const auto params = [](ModelBuilder& mb) {
+        mb.initializer<float>("s", DT::Float, {}, {0.1f}).initializer<int8_t>("z", DT::Int8, {}, {0});
+        mb.initializer<uint8_t>("uz", DT::Uint8, {}, {0});
+    };
+    {
+        ModelBuilder mb(13);
+        mb.input("x", DT::Int8, {2, 3});
+        params(mb);
+        mb.node("QLinearConcat", {"s", "z", "x", "s"}, {"y"}, {attr_int("axis", 0)}, "cat").output("y");
+        EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"QLinearConcat node 'cat'", "per input"}));
+    }
+    {
+        ModelBuilder mb(13);
+        mb.input("x", DT::Int8, {2, 3}).input("w", DT::Uint8, {2, 3});
+        params(mb);
+        mb.node("QLinearConcat", {"s", "z", "x", "s", "z", "w", "s", "uz"}, {"y"}, {attr_int("axis", 0)}, "cat2")
+            .output("y");
+        EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"QLinearConcat node 'cat2'", "dtype"}));
+    }
+    {
+        ModelBuilder mb(13);
+        mb.input("x", DT::Int8, {2, 3}).initializer<int64_t>("shape", DT::Int64, {1}, {6});
+        params(mb);
+        mb.node("QLinearReshape", {"x", "s", "uz", "s", "z", "shape"}, {"y"}, {}, "rs").output("y");
+        EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"QLinearReshape node 'rs'", "dtype"}));
+    }
+    {
+        ModelBuilder mb(13);
+        mb.input("x", DT::Float, {2, 3}).initializer<int64_t>("shape", DT::Int64, {1}, {6});
+        params(mb);
+        mb.node("QLinearReshape", {"x", "s", "z", "s", "z", "shape"}, {"y"}, {}, "rs2").output("y");
+        EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"QLinearReshape node 'rs2'", "float"}));
+    }
+    {
+        ModelBuilder mb(13);
+        mb.input("x", DT::Int8, {2, 3}).initializer<float>("zero", DT::Float, {}, {0.0f});
+        params(mb);
+        mb.node("QLinearTranspose", {"x", "zero", "z", "s", "z"}, {"y"}, {}, "tr").output("y");
+        EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"QLinearTranspose node 'tr'", "positive and finite"}));
+    }
+}
+
 }  // namespace
 }  // namespace ezemu::testing
