@@ -9,6 +9,7 @@
 // QuantizeLinear keeps the pattern unfused: tabulating it exactly is left for later.
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
 #include "graph/qdq_finder.hpp"
@@ -54,6 +55,8 @@ const onnx::Node* QdqFinder::table_quantize(const onnx::Node& op, DT dtype, size
 }
 
 bool QdqFinder::match_table(const onnx::Node& op, QdqPattern& p) const {
+    // Cheap first: every data input dequantized (a map lookup) before the search for the QuantizeLinear.
+    if (op.inputs.empty() || !producer(op.inputs[0], "DequantizeLinear")) return false;
     if (op.op_type == "Concat") return match_concat(op, p);
     if (kernels::quant::runs_on_codes(op.op_type)) return match_on_codes(op, p);
     return kernels::quant::is_tabulated_activation(op.op_type) && match_lookup(op, p);

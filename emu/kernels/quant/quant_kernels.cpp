@@ -21,7 +21,7 @@ namespace {
 
 // QLinearAdd and QLinearMul are onnxruntime contrib ops (com.microsoft); here they are only the targets of the QDQ
 // fusion (graph/qdq_fusion.hpp), which names them in the default domain; so are the internal QLinearLookup,
-// QLinearConcat and QLinear<op> for the ops that run on codes (qlinear_lookup.cpp, code_table.hpp).
+// QLinearConcat and QLinear<op> for the ops that run on codes (code_table_kernels.cpp).
 constexpr std::array<KernelEntry, 20> kTable{{
     KernelEntry{"ConvInteger", 10, kNewestOpset, make_conv_integer},
     KernelEntry{"DequantizeLinear", 10, kNewestOpset, make_dequantize_linear},
