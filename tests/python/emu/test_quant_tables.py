@@ -306,3 +306,17 @@ def test_linear_resize_stays_on_the_float_path(emu):
     x = np.random.default_rng(6).integers(-128, 128, size=[2, 4, 6, 6]).astype(np.int8)
     got, detail = open_and_run(emu, model, x)
     assert "Resize node 'mv'" in detail and "QLinearResize" not in detail, detail
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8], ids=["int8", "uint8"])
+def test_a_plain_8bit_max_pool_matches_onnxruntime(emu, dtype):
+    """MaxPool-12 takes int8 and uint8 itself, with no Q/DQ around it."""
+    t = tensor_type(dtype)
+    node = helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[3, 3], strides=[2, 2],
+                            pads=[1, 1, 1, 1], ceil_mode=1)
+    model = make_model([node], [vi("x", t, [1, 3, 10, 10])], [vi("y", t, [1, 3, 6, 6])], check=False)
+    model.opset_import[0].version = OPSET
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(8).integers(info.min, info.max + 1, size=[1, 3, 10, 10]).astype(dtype)
+    got = emu.open(to_bytes(model)).infer(x, want_float=False)[0]
+    np.testing.assert_array_equal(got.reshape(1, 3, 6, 6), run_ort(model, {"x": x})[0])
