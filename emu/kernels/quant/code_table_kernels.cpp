@@ -35,6 +35,20 @@ onnx::Node inner_node(const KernelContext& ctx, const std::string& op_type, std:
     return n;
 }
 
+// The inner op's inputs: x, then the fused node's inputs from 5 on (index kAbsent for an absent one).
+struct InnerInputs {
+    std::vector<std::string> names{"x"};
+    std::vector<size_t> indices{0};
+};
+InnerInputs inner_inputs(const KernelContext& ctx) {
+    InnerInputs in;
+    for (size_t i = 5; i < ctx.input_count(); ++i) {
+        in.names.push_back(ctx.has_input(i) ? ctx.node().inputs[i] : std::string());
+        in.indices.push_back(ctx.has_input(i) ? i : quant::kAbsent);
+    }
+    return in;
+}
+
 // Builds the kernel of `node` on `inputs` (8-bit codes) and returns it with its output 0.
 std::unique_ptr<Kernel> make_inner(const KernelContext& ctx, const onnx::Node& node,
                                    const std::vector<const ValueDesc*>& inputs, ValueDesc& output) {
@@ -144,14 +158,10 @@ std::unique_ptr<Kernel> make_qlinear_lookup(KernelContext& ctx) {
     const std::string op = ctx.attr_string("lookup_op", "");
     if (!quant::is_tabulated_activation(op))
         ctx.fail("lookup_op '" + op + "' is not an activation the lookup tables cover");
-    std::vector<std::string> names{"x"};
-    std::vector<size_t> op_inputs;
-    for (size_t i = 5; i < ctx.input_count(); ++i) {
-        names.push_back(ctx.has_input(i) ? ctx.node().inputs[i] : std::string());
-        op_inputs.push_back(ctx.has_input(i) ? i : quant::kAbsent);
-    }
-    const onnx::Node inner = inner_node(ctx, op, names);
-    const CodeTable table = quant::build_code_table(ctx, dtype, 1, 2, 3, 4, &inner, op_inputs);
+    const InnerInputs in = inner_inputs(ctx);
+    const onnx::Node inner = inner_node(ctx, op, in.names);
+    const std::vector<size_t> further(in.indices.begin() + 1, in.indices.end());
+    const CodeTable table = quant::build_code_table(ctx, dtype, 1, 2, 3, 4, &inner, further);
     ctx.set_output(0, dtype, ctx.input(0).shape);
     return std::make_unique<LookupKernel>(table, ctx.input(0).element_count());
 }
@@ -162,14 +172,11 @@ std::unique_ptr<Kernel> make_qlinear_on_codes(KernelContext& ctx) {
     const DT dtype = eight_bit_dtype(ctx, 0);
     const std::string op = ctx.node().op_type.substr(std::string("QLinear").size());
     if (!quant::runs_on_codes(op)) ctx.fail(op + " does not run on quantized codes");
-    std::vector<std::string> names{"x"};
-    std::vector<const ValueDesc*> inputs{&ctx.input(0)};
-    for (size_t i = 5; i < ctx.input_count(); ++i) {
-        names.push_back(ctx.has_input(i) ? ctx.node().inputs[i] : std::string());
-        inputs.push_back(ctx.has_input(i) ? &ctx.input(i) : nullptr);
-    }
+    const InnerInputs in = inner_inputs(ctx);
+    std::vector<const ValueDesc*> inputs;
+    for (size_t i : in.indices) inputs.push_back(i == quant::kAbsent ? nullptr : &ctx.input(i));
     ValueDesc y;
-    std::unique_ptr<Kernel> kernel = make_inner(ctx, inner_node(ctx, op, names), inputs, y);
+    std::unique_ptr<Kernel> kernel = make_inner(ctx, inner_node(ctx, op, in.names), inputs, y);
     if (y.dtype != dtype) ctx.fail(op + " gives " + onnx::data_type_name(y.dtype) + " for its codes");
     std::optional<CodeTable> table = requantization(ctx, dtype, 1, 2, 3, 4);
     ctx.set_output(0, dtype, y.shape);
