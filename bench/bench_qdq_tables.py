@@ -26,8 +26,8 @@ sys.path.insert(0, str(REPO.parent / "tools"))
 from bench_int8 import measure  # noqa: E402
 
 # emu/kernels/quant/code_table.cpp: is_tabulated_activation, runs_on_codes, and Concat
-TABLE_OPS = {"Clip", "Elu", "HardSigmoid", "HardSwish", "LeakyRelu", "Mish", "Relu", "Sigmoid", "Softplus", "Tanh",
-             "DepthToSpace", "Flatten", "MaxPool", "Reshape", "Resize", "Slice", "SpaceToDepth", "Squeeze",
+TABLE_OPS = {"Clip", "Elu", "HardSigmoid", "HardSwish", "LeakyRelu", "Mish", "Pow", "Relu", "Sigmoid", "Softplus",
+             "Tanh", "DepthToSpace", "Flatten", "MaxPool", "Reshape", "Resize", "Slice", "SpaceToDepth", "Squeeze",
              "Transpose", "Unsqueeze", "Concat"}
 
 

@@ -1,6 +1,7 @@
 // The QDQ patterns whose integer kernels look 8-bit codes up in 256-entry tables built at load
 // (kernels/quant/code_table.hpp), as onnxruntime's QLinearSigmoid / QLinearLeakyRelu / QLinearConcat do:
-//   DQ(x) -> activation -> Q(y)       QLinearLookup   (kernels/quant/code_table.hpp lists the activations)
+//   DQ(x) -> activation -> Q(y)       QLinearLookup   (kernels/quant/code_table.hpp lists the activations, and
+//                                                      Pow by a constant exponent)
 //   DQ(x) -> MaxPool -> Q(y)          QLinearMaxPool  (MaxPool on the codes, then the requantization table)
 //   DQ(x) -> Reshape -> Q(y) ...      QLinearReshape  (likewise every op of runs_on_codes: Transpose, Slice, ...)
 //   DQ(x_i)... -> Concat -> Q(y)      QLinearConcat   (inputs quantized like y are copied, the others requantized)
@@ -64,11 +65,15 @@ bool QdqFinder::match_table(const onnx::Node& op, QdqPattern& p) const {
 
 bool QdqFinder::match_lookup(const onnx::Node& op, QdqPattern& p) const {
     if (op.inputs.empty() || op.outputs.size() != 1) return false;
-    // Clip's bounds (opset 11+) are the only further inputs an activation may have: constants the table reads.
-    if (op.inputs.size() > (op.op_type == "Clip" ? 3u : 1u)) return false;
+    // Clip's bounds (opset 11+) and Pow's exponent are the only further inputs: one-value initializers the table
+    // reads (more values would broadcast to a shape the 256 codes do not have).
+    const bool pow = op.op_type == "Pow";
+    if (op.inputs.size() > (op.op_type == "Clip" ? 3u : pow ? 2u : 1u)) return false;
+    if (pow && (op.inputs.size() != 2 || op.inputs[1].empty())) return false;
     for (size_t k = 1; k < op.inputs.size(); ++k) {
-        const onnx::Tensor* bound = op.inputs[k].empty() ? nullptr : initializer(op.inputs[k]);
-        if (!op.inputs[k].empty() && (!bound || bound->data_type != DT::Float)) return false;
+        const onnx::Tensor* t = op.inputs[k].empty() ? nullptr : initializer(op.inputs[k]);
+        if (!op.inputs[k].empty() && (!t || t->element_count() != 1 || (!pow && t->data_type != DT::Float)))
+            return false;
     }
     size_t q_index = 0;
     const onnx::Node* q = table_quantize(op, DT::Undefined, q_index);

@@ -59,8 +59,9 @@ void CodeTable::apply(const void* x, void* y, int64_t n) const {
 }
 
 bool is_tabulated_activation(std::string_view op_type) {
-    static constexpr std::array<std::string_view, 10> kOps = {"Clip",      "Elu",  "HardSigmoid", "HardSwish", "LeakyRelu",
-                                                              "Mish",      "Relu", "Sigmoid",     "Softplus",  "Tanh"};
+    static constexpr std::array<std::string_view, 11> kOps = {"Clip", "Elu",     "HardSigmoid", "HardSwish",
+                                                              "LeakyRelu", "Mish", "Pow",     "Relu",
+                                                              "Sigmoid",   "Softplus", "Tanh"};
     return std::find(kOps.begin(), kOps.end(), op_type) != kOps.end();
 }
 

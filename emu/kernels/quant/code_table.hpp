@@ -23,7 +23,7 @@ struct CodeTable {
 };
 
 // The float ops a QLinearLookup may tabulate: elementwise activations of one float input whose other inputs, if any,
-// are constants (Clip's bounds).
+// are one-value constants (Clip's bounds, Pow's exponent).
 bool is_tabulated_activation(std::string_view op_type);
 
 // The ops that give the same output from the codes as from the dequantized values, up to the output's

@@ -227,7 +227,8 @@ TEST(QdqTables, LookupNodesCheckTheirInputs) {
         return mb;
     };
     EXPECT_TRUE(throws_model_error([&] { compile(model("Softmax", true)); }, {"QLinearLookup node 'lut'", "Softmax"}));
-    EXPECT_TRUE(throws_model_error([&] { compile(model("Sigmoid", false)); }, {"QLinearLookup node 'lut'", "constant"}));
+    EXPECT_TRUE(
+        throws_model_error([&] { compile(model("Sigmoid", false)); }, {"QLinearLookup node 'lut'", "constant"}));
     EXPECT_NO_THROW(compile(model("Sigmoid", true)));
 }
 
