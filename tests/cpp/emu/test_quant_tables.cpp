@@ -136,7 +136,25 @@ TEST(QdqTables, ClipBoundsComeFromItsConstantInputs) {
     }
 }
 
-// DQ(x) -> MaxPool (1x1: every code passes) -> Q: the requantization table alone; and a 2x2 pool on the codes.
+TEST(QdqTables, PowByAConstantExponentIsTabulated) {
+    ModelBuilder mb(13);
+    mb.input("x", DT::Uint8, {256}).initializer<float>("xs", DT::Float, {}, {0.021f});
+    mb.initializer<uint8_t>("xz", DT::Uint8, {}, {120}).initializer<float>("e", DT::Float, {1}, {2.0f});
+    mb.initializer<float>("ys", DT::Float, {}, {0.031f}).initializer<uint8_t>("yz", DT::Uint8, {}, {3});
+    mb.node("DequantizeLinear", {"x", "xs", "xz"}, {"d"}).node("Pow", {"d", "e"}, {"a"}, {}, "square");
+    mb.node("QuantizeLinear", {"a", "ys", "yz"}, {"y"}).output("y");
+    auto model = compile(mb);
+    const std::vector<std::string> labels = model->step_labels();
+    ASSERT_NE(std::find(labels.begin(), labels.end(), "QLinearLookup node 'square'"), labels.end());
+    const std::vector<uint8_t> x = all_codes<uint8_t>();
+    const auto got = from_bytes<uint8_t>(run_bytes(*model, {to_bytes(x)})[0]);
+    for (size_t i = 0; i < x.size(); ++i) {
+        const double d = reference_dequantize(x[i], 0.021f, 120);
+        ASSERT_EQ(got[i], reference_quantize<uint8_t>(static_cast<float>(d * d), 0.031f, 3)) << "code " << int(x[i]);
+    }
+}
+
+// DQ(x) -> MaxPool 2x2/2 over all 256 codes -> Q: the max on the codes, then the requantization table if any.
 template <class Q>
 void check_max_pool(float ys, int32_t yz_offset) {
     constexpr DT dt = std::is_signed_v<Q> ? DT::Int8 : DT::Uint8;
