@@ -27,8 +27,8 @@ from bench_int8 import measure  # noqa: E402
 
 # emu/kernels/quant/code_table.cpp: is_tabulated_activation, runs_on_codes, and Concat
 TABLE_OPS = {"Clip", "Elu", "HardSigmoid", "HardSwish", "LeakyRelu", "Mish", "Pow", "Relu", "Sigmoid", "Softplus",
-             "Tanh", "DepthToSpace", "Flatten", "MaxPool", "Reshape", "Resize", "Slice", "SpaceToDepth", "Squeeze",
-             "Transpose", "Unsqueeze", "Concat"}
+             "Tanh", "DepthToSpace", "Expand", "Flatten", "Gather", "GatherElements", "MaxPool", "Reshape", "Resize",
+             "Slice", "SpaceToDepth", "Squeeze", "Tile", "Transpose", "Unsqueeze", "Concat"}
 
 
 def quantized_yolo(out: Path) -> Path:

@@ -66,9 +66,9 @@ bool is_tabulated_activation(std::string_view op_type) {
 }
 
 bool runs_on_codes(std::string_view op_type) {
-    static constexpr std::array<std::string_view, 10> kOps = {"DepthToSpace", "Flatten",   "MaxPool", "Reshape",
-                                                              "Resize",       "Slice",     "SpaceToDepth",
-                                                              "Squeeze",      "Transpose", "Unsqueeze"};
+    static constexpr std::array<std::string_view, 14> kOps = {
+        "DepthToSpace", "Expand", "Flatten",      "Gather",  "GatherElements", "MaxPool",   "Reshape",
+        "Resize",       "Slice",  "SpaceToDepth", "Squeeze", "Tile",           "Transpose", "Unsqueeze"};
     return std::find(kOps.begin(), kOps.end(), op_type) != kOps.end();
 }
 

@@ -22,7 +22,7 @@ namespace {
 // QLinearAdd and QLinearMul are onnxruntime contrib ops (com.microsoft); here they are only the targets of the QDQ
 // fusion (graph/qdq_fusion.hpp), which names them in the default domain; so are the internal QLinearLookup,
 // QLinearConcat and QLinear<op> for the ops that run on codes (code_table_kernels.cpp).
-constexpr std::array<KernelEntry, 20> kTable{{
+constexpr std::array<KernelEntry, 24> kTable{{
     KernelEntry{"ConvInteger", 10, kNewestOpset, make_conv_integer},
     KernelEntry{"DequantizeLinear", 10, kNewestOpset, make_dequantize_linear},
     KernelEntry{"MatMulInteger", 10, kNewestOpset, make_matmul_integer},
@@ -30,7 +30,10 @@ constexpr std::array<KernelEntry, 20> kTable{{
     KernelEntry{"QLinearConcat", 10, kNewestOpset, make_qlinear_concat},
     KernelEntry{"QLinearConv", 10, kNewestOpset, make_qlinear_conv},
     KernelEntry{"QLinearDepthToSpace", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearExpand", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearFlatten", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearGather", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearGatherElements", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearLookup", 10, kNewestOpset, make_qlinear_lookup},
     KernelEntry{"QLinearMatMul", 10, kNewestOpset, make_qlinear_matmul},
     KernelEntry{"QLinearMaxPool", 10, kNewestOpset, make_qlinear_on_codes},
@@ -40,6 +43,7 @@ constexpr std::array<KernelEntry, 20> kTable{{
     KernelEntry{"QLinearSlice", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearSpaceToDepth", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearSqueeze", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearTile", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearTranspose", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearUnsqueeze", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QuantizeLinear", 10, kNewestOpset, make_quantize_linear},

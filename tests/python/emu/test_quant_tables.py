@@ -269,6 +269,11 @@ MOVES = [
     ("Resize", {"mode": "nearest"}, [("", None), ("scales", np.array([1, 1, 2, 1.5], np.float32))], [2, 4, 12, 9]),
     ("DepthToSpace", {"blocksize": 2}, [], [2, 1, 12, 12]),
     ("SpaceToDepth", {"blocksize": 2}, [], [2, 16, 3, 3]),
+    ("Gather", {"axis": 3}, [("idx", np.array([[5, 0], [-1, 2]], I64))], [2, 4, 6, 2, 2]),
+    ("GatherElements", {"axis": 1}, [("idx", np.random.default_rng(2).integers(-4, 4, size=[2, 3, 6, 6]))],
+     [2, 3, 6, 6]),
+    ("Expand", {}, [("shape", np.array([3, 1, 1, 1, 1], I64))], [3, 2, 4, 6, 6]),
+    ("Tile", {}, [("repeats", np.array([1, 2, 1, 3], I64))], [2, 8, 6, 18]),
 ]
 
 
