@@ -25,10 +25,10 @@ sys.path.insert(0, str(REPO.parent / "tools"))
 
 from bench_int8 import measure  # noqa: E402
 
-# emu/kernels/quant/code_table.cpp: is_tabulated_activation, runs_on_codes, and Concat
+# emu/kernels/quant/code_table.cpp: is_tabulated_activation, runs_on_codes; and Concat, Split
 TABLE_OPS = {"Clip", "Elu", "HardSigmoid", "HardSwish", "LeakyRelu", "Mish", "Pow", "Relu", "Sigmoid", "Softplus",
              "Tanh", "DepthToSpace", "Expand", "Flatten", "Gather", "GatherElements", "MaxPool", "Reshape", "Resize",
-             "Slice", "SpaceToDepth", "Squeeze", "Tile", "Transpose", "Unsqueeze", "Concat"}
+             "Slice", "SpaceToDepth", "Squeeze", "Tile", "Transpose", "Unsqueeze", "Concat", "Split"}
 
 
 def quantized_yolo(out: Path) -> Path:

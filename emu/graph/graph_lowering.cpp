@@ -208,6 +208,7 @@ private:
             g_.steps.back().replaceable = false;           // a custom Conv / MatMul op must not take its place
         }
         absorbed_quantize_.insert(it->second.quantize_node);
+        absorbed_quantize_.insert(it->second.more_quantize_nodes.begin(), it->second.more_quantize_nodes.end());
         if (it->second.activation_node != QdqPattern::kNone) absorbed_quantize_.insert(it->second.activation_node);
         return true;
     }

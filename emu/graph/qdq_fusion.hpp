@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 #include "graph/onnx_model.hpp"
 
@@ -17,6 +18,7 @@ struct QdqPattern {
     static constexpr size_t kNone = static_cast<size_t>(-1);
     size_t quantize_node = 0;   // the QuantizeLinear that the fused node absorbs (it then produces its output)
     size_t activation_node = kNone;  // a Relu / Clip between op and QuantizeLinear that the latter makes redundant
+    std::vector<size_t> more_quantize_nodes;  // QLinearSplit: the QuantizeLinear of each further output
 };
 
 // DequantizeLinear(a), DequantizeLinear(b) -> Add / Mul -> QuantizeLinear(y) becomes QLinearAdd / QLinearMul (the

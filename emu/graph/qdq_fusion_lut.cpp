@@ -5,6 +5,7 @@
 //   DQ(x) -> MaxPool -> Q(y)          QLinearMaxPool  (MaxPool on the codes, then the requantization table)
 //   DQ(x) -> Reshape -> Q(y) ...      QLinearReshape  (likewise every op of runs_on_codes: Transpose, Slice, ...)
 //   DQ(x_i)... -> Concat -> Q(y)      QLinearConcat   (inputs quantized like y are copied, the others requantized)
+//   DQ(x) -> Split -> Q(y_k)...       QLinearSplit    (Split on the codes, then each output's table if any)
 // Every Q/DQ is per tensor with constant parameters, one 8-bit type throughout, and a positive finite scale (else
 // the pattern stays unfused and the Q/DQ node's own checks speak). A Relu / Clip between the op and its
 // QuantizeLinear keeps the pattern unfused: tabulating it exactly is left for later.
@@ -32,6 +33,13 @@ bool only_attributes(const onnx::Node& n, std::initializer_list<const char*> all
     return true;
 }
 
+// The op's first output, when the others are absent (MaxPool's Indices); "" otherwise.
+std::string only_output(const onnx::Node& op) {
+    for (size_t k = 1; k < op.outputs.size(); ++k)
+        if (!op.outputs[k].empty()) return {};
+    return op.outputs.empty() ? std::string() : op.outputs[0];
+}
+
 }  // namespace
 
 const onnx::Node* QdqFinder::table_dequantize(const std::string& tensor, DT dtype) const {
@@ -42,12 +50,10 @@ const onnx::Node* QdqFinder::table_dequantize(const std::string& tensor, DT dtyp
     return std::isfinite(scale) && scale > 0.0f ? dq : nullptr;
 }
 
-const onnx::Node* QdqFinder::table_quantize(const onnx::Node& op, DT dtype, size_t& q_index) const {
-    if (op.outputs.empty() || op.outputs[0].empty()) return nullptr;
-    for (size_t k = 1; k < op.outputs.size(); ++k)
-        if (!op.outputs[k].empty()) return nullptr;
+const onnx::Node* QdqFinder::table_quantize(const std::string& y, DT dtype, size_t& q_index) const {
+    if (y.empty()) return nullptr;
     size_t activation = kNone;
-    const onnx::Node* q = only_quantize_reader(op.outputs[0], q_index, activation);
+    const onnx::Node* q = only_quantize_reader(y, q_index, activation);
     if (!q || activation != kNone || !per_tensor(*q, dtype) || !only_attributes(*q, {"axis", "saturate"}))
         return nullptr;
     float scale;
@@ -59,6 +65,7 @@ bool QdqFinder::match_table(const onnx::Node& op, QdqPattern& p) const {
     // Cheap first: every data input dequantized (a map lookup) before the search for the QuantizeLinear.
     if (op.inputs.empty() || !producer(op.inputs[0], "DequantizeLinear")) return false;
     if (op.op_type == "Concat") return match_concat(op, p);
+    if (op.op_type == "Split") return match_split(op, p);
     if (kernels::quant::runs_on_codes(op.op_type)) return match_on_codes(op, p);
     return kernels::quant::is_tabulated_activation(op.op_type) && match_lookup(op, p);
 }
@@ -76,7 +83,7 @@ bool QdqFinder::match_lookup(const onnx::Node& op, QdqPattern& p) const {
             return false;
     }
     size_t q_index = 0;
-    const onnx::Node* q = table_quantize(op, DT::Undefined, q_index);
+    const onnx::Node* q = table_quantize(only_output(op), DT::Undefined, q_index);
     if (!q) return false;
     const DT dtype = initializer(q->inputs[2])->data_type;
     const onnx::Node* dq = table_dequantize(op.inputs[0], dtype);
@@ -103,7 +110,7 @@ bool QdqFinder::match_on_codes(const onnx::Node& op, QdqPattern& p) const {
         if (mode && mode->s != "nearest") return false;
     }
     size_t q_index = 0;
-    const onnx::Node* q = table_quantize(op, DT::Undefined, q_index);
+    const onnx::Node* q = table_quantize(only_output(op), DT::Undefined, q_index);
     if (!q) return false;
     const onnx::Node* dq = table_dequantize(op.inputs[0], initializer(q->inputs[2])->data_type);
     if (!dq) return false;
@@ -120,7 +127,7 @@ bool QdqFinder::match_on_codes(const onnx::Node& op, QdqPattern& p) const {
 bool QdqFinder::match_concat(const onnx::Node& op, QdqPattern& p) const {
     if (op.inputs.empty()) return false;
     size_t q_index = 0;
-    const onnx::Node* q = table_quantize(op, DT::Undefined, q_index);
+    const onnx::Node* q = table_quantize(only_output(op), DT::Undefined, q_index);
     if (!q) return false;
     const DT dtype = initializer(q->inputs[2])->data_type;
     p.fused.inputs = {q->inputs[1], q->inputs[2]};
@@ -134,6 +141,28 @@ bool QdqFinder::match_concat(const onnx::Node& op, QdqPattern& p) const {
     p.fused.outputs = {q->outputs[0]};
     p.fused.attributes = op.attributes;
     p.quantize_node = q_index;
+    return true;
+}
+
+bool QdqFinder::match_split(const onnx::Node& op, QdqPattern& p) const {
+    if (op.inputs.size() > 2 || op.outputs.empty()) return false;
+    const onnx::Node* dq = table_dequantize(op.inputs[0], DT::Undefined);
+    if (!dq) return false;
+    const DT dtype = initializer(dq->inputs[2])->data_type;
+    p.fused.inputs = {dq->inputs[0], dq->inputs[1], dq->inputs[2], op.inputs.size() > 1 ? op.inputs[1] : ""};
+    for (size_t k = 0; k < op.outputs.size(); ++k) {
+        size_t q_index = 0;
+        const onnx::Node* q = table_quantize(op.outputs[k], dtype, q_index);
+        if (!q) return false;
+        p.fused.inputs.push_back(q->inputs[1]);
+        p.fused.inputs.push_back(q->inputs[2]);
+        p.fused.outputs.push_back(q->outputs[0]);
+        if (k == 0) p.quantize_node = q_index;
+        else p.more_quantize_nodes.push_back(q_index);
+    }
+    p.fused.name = op.name;
+    p.fused.op_type = "QLinearSplit";
+    p.fused.attributes = op.attributes;
     return true;
 }
 

@@ -7,6 +7,8 @@
 //                   then the table of DQ -> Q unless it is the identity (then a view op stays a view).
 //   QLinearConcat   y_scale, y_zp, then x, x_scale, x_zp per input (onnxruntime's order); attribute axis. Inputs
 //                   quantized like y are copied, the others requantized through their DQ -> Q table first.
+//   QLinearSplit    x, x_scale, x_zp, split (or absent), then y_scale, y_zp per output; Split's attributes. Split
+//                   on the codes, then each output's DQ -> Q table unless it is the identity.
 // All per tensor, one 8-bit type, constant scales and zero points. No float at run time.
 #include <optional>
 #include <string>
@@ -49,15 +51,24 @@ InnerInputs inner_inputs(const KernelContext& ctx) {
     return in;
 }
 
-// Builds the kernel of `node` on `inputs` (8-bit codes) and returns it with its output 0.
+// Builds the kernel of `node` on `inputs` (8-bit codes) and returns it with its outputs, one per node output.
 std::unique_ptr<Kernel> make_inner(const KernelContext& ctx, const onnx::Node& node,
-                                   const std::vector<const ValueDesc*>& inputs, ValueDesc& output) {
+                                   const std::vector<const ValueDesc*>& inputs, std::vector<ValueDesc>& outputs) {
     const KernelEntry* entry = find_kernel(node.op_type, ctx.opset());
     if (!entry) ctx.fail("has no " + node.op_type + " kernel at opset " + std::to_string(ctx.opset()));
     KernelContext inner(node, ctx.label(), ctx.opset(), inputs, ctx.options());
     std::unique_ptr<Kernel> kernel = entry->factory(inner);
-    if (inner.outputs().size() != 1) ctx.fail(node.op_type + " must have one output here");
-    output = inner.outputs()[0];
+    outputs = inner.outputs();
+    if (outputs.size() != node.outputs.size()) ctx.fail(node.op_type + " gives another number of outputs");
+    for (const ValueDesc& y : outputs)  // the codes' type: the op only moves or compares them
+        if (y.dtype != inputs.at(0)->dtype) ctx.fail(node.op_type + " gives " + onnx::data_type_name(y.dtype));
+    return kernel;
+}
+std::unique_ptr<Kernel> make_inner(const KernelContext& ctx, const onnx::Node& node,
+                                   const std::vector<const ValueDesc*>& inputs, ValueDesc& output) {
+    std::vector<ValueDesc> outputs;
+    std::unique_ptr<Kernel> kernel = make_inner(ctx, node, inputs, outputs);
+    output = outputs.at(0);
     return kernel;
 }
 
@@ -136,6 +147,30 @@ private:
     std::vector<Part> parts_;
 };
 
+// Split of the codes into the outputs, then each output's table if it has one.
+class SplitCodesKernel final : public Kernel {
+public:
+    struct Part {
+        std::optional<CodeTable> table;
+        int64_t count = 0;
+    };
+    SplitCodesKernel(std::unique_ptr<Kernel> split, std::vector<Part> parts)
+        : split_(std::move(split)), parts_(std::move(parts)) {}
+    size_t scratch_bytes() const override { return split_->scratch_bytes(); }
+    std::unique_ptr<KernelState> create_state() const override { return split_->create_state(); }
+    void run(const RunContext& ctx) const override {
+        const void* inputs[2] = {ctx.inputs[0], ctx.inputs[3]};
+        const RunContext inner{inputs, ctx.outputs, ctx.scratch, ctx.state, ctx.stream};
+        split_->run(inner);
+        for (size_t k = 0; k < parts_.size(); ++k)
+            if (parts_[k].table) parts_[k].table->apply(ctx.outputs[k], ctx.outputs[k], parts_[k].count);
+    }
+
+private:
+    std::unique_ptr<Kernel> split_;
+    std::vector<Part> parts_;
+};
+
 DT eight_bit_dtype(const KernelContext& ctx, size_t x) {
     ctx.require_dtype(x, {DT::Uint8, DT::Int8});
     return ctx.input(x).dtype;
@@ -177,7 +212,6 @@ std::unique_ptr<Kernel> make_qlinear_on_codes(KernelContext& ctx) {
     for (size_t i : in.indices) inputs.push_back(i == quant::kAbsent ? nullptr : &ctx.input(i));
     ValueDesc y;
     std::unique_ptr<Kernel> kernel = make_inner(ctx, inner_node(ctx, op, in.names), inputs, y);
-    if (y.dtype != dtype) ctx.fail(op + " gives " + onnx::data_type_name(y.dtype) + " for its codes");
     std::optional<CodeTable> table = requantization(ctx, dtype, 1, 2, 3, 4);
     ctx.set_output(0, dtype, y.shape);
     return std::make_unique<CodeOpKernel>(std::move(kernel), table, y.element_count(), inputs.size());
@@ -204,6 +238,28 @@ std::unique_ptr<Kernel> make_qlinear_concat(KernelContext& ctx) {
     std::unique_ptr<Kernel> concat = make_inner(ctx, inner_node(ctx, "Concat", names), xs, y);
     ctx.set_output(0, dtype, y.shape);
     return std::make_unique<ConcatCodesKernel>(std::move(concat), std::move(parts));
+}
+
+std::unique_ptr<Kernel> make_qlinear_split(KernelContext& ctx) {
+    const size_t count = ctx.output_count();
+    if (count == 0 || ctx.input_count() != 4 + 2 * count)
+        ctx.fail("takes x, x_scale, x_zero_point, split and then y_scale, y_zero_point per output, got " +
+                 std::to_string(ctx.input_count()) + " inputs for " + std::to_string(count) + " outputs");
+    const DT dtype = eight_bit_dtype(ctx, 0);
+    const bool sizes = ctx.has_input(3);  // Split-13's split input; before opset 13 Split has one input
+    onnx::Node node = inner_node(ctx, "Split", sizes ? std::vector<std::string>{"x", ctx.node().inputs[3]}
+                                                     : std::vector<std::string>{"x"});
+    node.outputs = ctx.node().outputs;
+    std::vector<const ValueDesc*> inputs{&ctx.input(0)};
+    if (sizes) inputs.push_back(&ctx.input(3));
+    std::vector<ValueDesc> ys;
+    std::unique_ptr<Kernel> split = make_inner(ctx, node, inputs, ys);
+    std::vector<SplitCodesKernel::Part> parts;
+    for (size_t k = 0; k < count; ++k) {
+        parts.push_back({requantization(ctx, dtype, 1, 2, 4 + 2 * k, 5 + 2 * k), ys[k].element_count()});
+        ctx.set_output(k, dtype, ys[k].shape);
+    }
+    return std::make_unique<SplitCodesKernel>(std::move(split), std::move(parts));
 }
 
 }  // namespace ezemu::kernels

@@ -16,13 +16,14 @@ std::unique_ptr<Kernel> make_qlinear_mul(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_lookup(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_on_codes(KernelContext& ctx);
 std::unique_ptr<Kernel> make_qlinear_concat(KernelContext& ctx);
+std::unique_ptr<Kernel> make_qlinear_split(KernelContext& ctx);
 
 namespace {
 
 // QLinearAdd and QLinearMul are onnxruntime contrib ops (com.microsoft); here they are only the targets of the QDQ
 // fusion (graph/qdq_fusion.hpp), which names them in the default domain; so are the internal QLinearLookup,
-// QLinearConcat and QLinear<op> for the ops that run on codes (code_table_kernels.cpp).
-constexpr std::array<KernelEntry, 24> kTable{{
+// QLinearConcat, QLinearSplit and QLinear<op> for the ops that run on codes (code_table_kernels.cpp).
+constexpr std::array<KernelEntry, 25> kTable{{
     KernelEntry{"ConvInteger", 10, kNewestOpset, make_conv_integer},
     KernelEntry{"DequantizeLinear", 10, kNewestOpset, make_dequantize_linear},
     KernelEntry{"MatMulInteger", 10, kNewestOpset, make_matmul_integer},
@@ -42,6 +43,7 @@ constexpr std::array<KernelEntry, 24> kTable{{
     KernelEntry{"QLinearResize", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearSlice", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearSpaceToDepth", 10, kNewestOpset, make_qlinear_on_codes},
+    KernelEntry{"QLinearSplit", 10, kNewestOpset, make_qlinear_split},
     KernelEntry{"QLinearSqueeze", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearTile", 10, kNewestOpset, make_qlinear_on_codes},
     KernelEntry{"QLinearTranspose", 10, kNewestOpset, make_qlinear_on_codes},

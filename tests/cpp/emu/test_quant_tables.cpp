@@ -250,7 +250,7 @@ TEST(QdqTables, LookupNodesCheckTheirInputs) {
     EXPECT_NO_THROW(compile(model("Sigmoid", true)));
 }
 
-// QLinearConcat / QLinear<op> nodes written by hand: refused with the node's name, never a crash.
+// QLinearConcat / QLinear<op> / QLinearSplit nodes written by hand: refused with the node's name, never a crash.
 TEST(QdqTables, ConcatAndCodeOpNodesCheckTheirInputs) {
     const auto params = [](ModelBuilder& mb) {
         mb.initializer<float>("s", DT::Float, {}, {0.1f}).initializer<int8_t>("z", DT::Int8, {}, {0});
@@ -291,6 +291,15 @@ TEST(QdqTables, ConcatAndCodeOpNodesCheckTheirInputs) {
         params(mb);
         mb.node("QLinearTranspose", {"x", "zero", "z", "s", "z"}, {"y"}, {}, "tr").output("y");
         EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"QLinearTranspose node 'tr'", "positive and finite"}));
+    }
+    {
+        ModelBuilder mb(13);
+        mb.input("x", DT::Int8, {2, 4});
+        params(mb);
+        mb.node("QLinearSplit", {"x", "s", "z", "", "s", "z"}, {"a", "b"}, {attr_int("axis", 1)}, "sp")
+            .output("a")
+            .output("b");
+        EXPECT_TRUE(throws_model_error([&] { compile(mb); }, {"QLinearSplit node 'sp'", "per output"}));
     }
 }
 

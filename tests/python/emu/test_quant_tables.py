@@ -327,3 +327,43 @@ def test_a_plain_8bit_max_pool_matches_onnxruntime(emu, dtype):
     x = np.random.default_rng(8).integers(info.min, info.max + 1, size=[1, 3, 10, 10]).astype(dtype)
     got = emu.open(to_bytes(model)).infer(x, want_float=False)[0]
     np.testing.assert_array_equal(got.reshape(1, 3, 6, 6), run_ort(model, {"x": x})[0])
+
+
+def split_model(dtype, with_sizes, unfused=False):
+    """DQ(x [2, 4, 6, 6]) -> Split(axis 1) -> Q per output: the first output keeps x's parameters, the second is
+    requantized. Sizes [1, 3] from the split input, or num_outputs=2."""
+    m = QdqModel(unfused)
+    m.dq("x", 0.021, zero_point(dtype, -3), "d")
+    if with_sizes:
+        m.nodes.append(helper.make_node("Split", ["d", m.param("sizes", np.array([1, 3], I64))], ["a", "b"],
+                                        name="sp", axis=1))
+    else:
+        m.nodes.append(helper.make_node("Split", ["d"], ["a", "b"], name="sp", axis=1, num_outputs=2))
+    m.q("a", 0.021, zero_point(dtype, -3), "ya", name="qa")
+    m.q("b", 0.029, zero_point(dtype, 6), "yb", name="qb")
+    t = tensor_type(dtype)
+    c0, c1 = (1, 3) if with_sizes else (2, 2)
+    return m.build([vi("x", t, [2, 4, 6, 6])], [vi("ya", t, [2, c0, 6, 6]), vi("yb", t, [2, c1, 6, 6])])
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8], ids=["int8", "uint8"])
+@pytest.mark.parametrize("with_sizes", [True, False], ids=["split_input", "num_outputs"])
+def test_qdq_split_runs_on_the_codes(emu, dtype, with_sizes):
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(4).integers(info.min, info.max + 1, size=[2, 4, 6, 6]).astype(dtype)
+    model = split_model(dtype, with_sizes)
+    ctx = emu.open(to_bytes(model), flag=R.RKNN_FLAG_COLLECT_PERF_MASK)
+    ctx.inputs_set(x)
+    ctx.run()
+    got = ctx.outputs_get(want_float=False)
+    _, detail = ctx.query(R.RKNN_QUERY_PERF_DETAIL, R.rknn_perf_detail())
+    detail = detail.perf_data.decode()
+    assert "QLinearSplit node 'sp'" in detail and "QuantizeLinear" not in detail, detail
+    plain = emu.open(to_bytes(split_model(dtype, with_sizes, unfused=True)))
+    plain.inputs_set(x)
+    plain.run()
+    unfused = plain.outputs_get(want_float=False)
+    want = run_ort(model, {"x": x})
+    for g, u, w in zip(got, unfused, want):
+        np.testing.assert_array_equal(g, u)
+        np.testing.assert_array_equal(g.reshape(w.shape), w)
