@@ -59,7 +59,7 @@ private:
     // codes), DQ(x_i)... -> Concat -> Q(y) as QLinearConcat, DQ(x) -> Split -> Q(y_k)... as QLinearSplit.
     bool match_table(const onnx::Node& op, QdqPattern& p) const;
     bool match_lookup(const onnx::Node& op, QdqPattern& p) const;
-    bool match_on_codes(const onnx::Node& op, QdqPattern& p) const;
+    bool match_unary(const onnx::Node& op, const std::string& fused_type, QdqPattern& p) const;
     bool match_concat(const onnx::Node& op, QdqPattern& p) const;
     bool match_split(const onnx::Node& op, QdqPattern& p) const;
     // The per-tensor DequantizeLinear of `dtype` (any 8-bit type if Undefined) producing `tensor` whose scale a

@@ -66,7 +66,14 @@ bool QdqFinder::match_table(const onnx::Node& op, QdqPattern& p) const {
     if (op.inputs.empty() || !producer(op.inputs[0], "DequantizeLinear")) return false;
     if (op.op_type == "Concat") return match_concat(op, p);
     if (op.op_type == "Split") return match_split(op, p);
-    if (kernels::quant::runs_on_codes(op.op_type)) return match_on_codes(op, p);
+    if (op.op_type == "Resize") {
+        // Nearest sampling only (the others compute new values), and no crop: its extrapolation_value is a float
+        // that the codes cannot hold.
+        const onnx::Attribute* mode = op.find_attribute("mode");
+        const onnx::Attribute* coords = op.find_attribute("coordinate_transformation_mode");
+        if ((mode && mode->s != "nearest") || (coords && coords->s == "tf_crop_and_resize")) return false;
+    }
+    if (kernels::quant::runs_on_codes(op.op_type)) return match_unary(op, "QLinear" + op.op_type, p);
     return kernels::quant::is_tabulated_activation(op.op_type) && match_lookup(op, p);
 }
 
@@ -82,40 +89,25 @@ bool QdqFinder::match_lookup(const onnx::Node& op, QdqPattern& p) const {
         if (!op.inputs[k].empty() && (!t || t->element_count() != 1 || (!pow && t->data_type != DT::Float)))
             return false;
     }
-    size_t q_index = 0;
-    const onnx::Node* q = table_quantize(only_output(op), DT::Undefined, q_index);
-    if (!q) return false;
-    const DT dtype = initializer(q->inputs[2])->data_type;
-    const onnx::Node* dq = table_dequantize(op.inputs[0], dtype);
-    if (!dq) return false;
-    p.fused.name = op.name;
-    p.fused.op_type = "QLinearLookup";
-    p.fused.inputs = {dq->inputs[0], dq->inputs[1], dq->inputs[2], q->inputs[1], q->inputs[2]};
-    p.fused.inputs.insert(p.fused.inputs.end(), op.inputs.begin() + 1, op.inputs.end());
-    p.fused.outputs = {q->outputs[0]};
-    p.fused.attributes = op.attributes;
+    if (!match_unary(op, "QLinearLookup", p)) return false;
     onnx::Attribute which;
     which.name = "lookup_op";
     which.type = onnx::AttributeType::String;
     which.s = op.op_type;
     p.fused.attributes.push_back(std::move(which));
-    p.quantize_node = q_index;
     return true;
 }
 
-bool QdqFinder::match_on_codes(const onnx::Node& op, QdqPattern& p) const {
+// DQ(x) -> op -> Q(y) as `fused_type`: x, x_scale, x_zp, y_scale, y_zp, then the op's further inputs.
+bool QdqFinder::match_unary(const onnx::Node& op, const std::string& fused_type, QdqPattern& p) const {
     if (op.inputs.empty()) return false;
-    if (op.op_type == "Resize") {  // nearest sampling only: the others compute new values
-        const onnx::Attribute* mode = op.find_attribute("mode");
-        if (mode && mode->s != "nearest") return false;
-    }
     size_t q_index = 0;
     const onnx::Node* q = table_quantize(only_output(op), DT::Undefined, q_index);
     if (!q) return false;
     const onnx::Node* dq = table_dequantize(op.inputs[0], initializer(q->inputs[2])->data_type);
     if (!dq) return false;
     p.fused.name = op.name;
-    p.fused.op_type = "QLinear" + op.op_type;
+    p.fused.op_type = fused_type;
     p.fused.inputs = {dq->inputs[0], dq->inputs[1], dq->inputs[2], q->inputs[1], q->inputs[2]};
     p.fused.inputs.insert(p.fused.inputs.end(), op.inputs.begin() + 1, op.inputs.end());
     p.fused.outputs = {q->outputs[0]};

@@ -307,11 +307,15 @@ def test_ops_that_move_codes_run_on_them(emu, case, dtype, y_params):
     np.testing.assert_array_equal(got.reshape(want.shape), want)
 
 
-def test_linear_resize_stays_on_the_float_path(emu):
-    extra = [("", None), ("scales", np.array([1, 1, 2, 2], np.float32))]
-    model = move_model("Resize", {"mode": "linear"}, extra, [2, 4, 12, 12], [2, 4, 6, 6], np.int8, (0.021, -3))
+@pytest.mark.parametrize("attrs", [{"mode": "linear"}, {"coordinate_transformation_mode": "tf_crop_and_resize",
+                                                        "extrapolation_value": 0.5}], ids=["linear", "crop"])
+def test_resize_that_computes_values_stays_on_the_float_path(emu, attrs):
+    """Linear sampling computes new values; a crop writes extrapolation_value, a float, outside the input."""
+    roi = ("roi", np.array([0, 0, -0.2, 0.1, 1, 1, 0.9, 1.3], np.float32))
+    extra = [roi if "extrapolation_value" in attrs else ("", None), ("scales", np.array([1, 1, 2, 2], np.float32))]
+    model = move_model("Resize", attrs, extra, [2, 4, 12, 12], [2, 4, 6, 6], np.int8, (0.021, -3))
     x = np.random.default_rng(6).integers(-128, 128, size=[2, 4, 6, 6]).astype(np.int8)
-    got, detail = open_and_run(emu, model, x)
+    _, detail = open_and_run(emu, model, x)
     assert "Resize node 'mv'" in detail and "QLinearResize" not in detail, detail
 
 
