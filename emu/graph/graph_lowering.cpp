@@ -200,7 +200,7 @@ private:
         if (it == qdq_patterns_.end()) return false;
         const onnx::Node& fused = it->second.fused;
         for (const std::string& name : fused.inputs)
-            if (!name.empty() && !ids_.count(name)) return false;
+            if (!name.empty() && !ids_.count(name)) return false;  // "": an absent optional input
         const size_t steps = g_.steps.size();
         lower_node(fused, node_reference(graph_.nodes[index], index), kNotInMainGraph);
         if (g_.steps.size() > steps) {
@@ -208,6 +208,7 @@ private:
             g_.steps.back().replaceable = false;           // a custom Conv / MatMul op must not take its place
         }
         if (it->second.quantize_node != QdqPattern::kNone) absorbed_quantize_.insert(it->second.quantize_node);
+        absorbed_quantize_.insert(it->second.more_quantize_nodes.begin(), it->second.more_quantize_nodes.end());
         if (it->second.activation_node != QdqPattern::kNone) absorbed_quantize_.insert(it->second.activation_node);
         return true;
     }
@@ -414,12 +415,9 @@ private:
             o.data = g_.constant_buffers.back().data();
             out.push_back(g_.constant_buffers.back().data());
         }
-        std::unique_ptr<kernels::KernelState> state = step.kernel->create_state();
-        kernels::AlignedBuffer scratch(step.kernel->scratch_bytes());
         if (!stream_) stream_.emplace(kernels::onednn::cpu_engine());
-        kernels::RunContext ctx{in.data(), out.data(), scratch.data(), state.get(), &*stream_};
         try {
-            step.kernel->run(ctx);
+            kernels::onednn::run_at_load(*step.kernel, in.data(), out.data(), *stream_);
         } catch (const std::exception& e) {
             throw ModelError(step.label + ": folding constant inputs failed: " + e.what());
         }

@@ -66,6 +66,20 @@ private:
     bool match_accumulating(const onnx::Node& op, QdqPattern& p) const;
     bool match_gemm(const onnx::Node& op, QdqPattern& p) const;
     bool match_average_pool(const onnx::Node& op, QdqPattern& p) const;
+    // The patterns whose kernels look 8-bit codes up in 256-entry tables (qdq_fusion_lut.cpp): DQ(x) -> activation
+    // -> Q(y) as QLinearLookup, DQ(x) -> MaxPool / Reshape / Transpose ... -> Q(y) as QLinear<op> (the op on the
+    // codes), DQ(x_i)... -> Concat -> Q(y) as QLinearConcat, DQ(x) -> Split -> Q(y_k)... as QLinearSplit.
+    bool match_table(const onnx::Node& op, QdqPattern& p) const;
+    bool match_lookup(const onnx::Node& op, QdqPattern& p) const;
+    bool match_unary(const onnx::Node& op, const std::string& fused_type, QdqPattern& p) const;
+    bool match_concat(const onnx::Node& op, QdqPattern& p) const;
+    bool match_split(const onnx::Node& op, QdqPattern& p) const;
+    // The per-tensor DequantizeLinear of `dtype` (any 8-bit type if Undefined) producing `tensor` whose scale a
+    // table can use: positive and finite, and no attribute that changes its output type. nullptr otherwise.
+    const onnx::Node* table_dequantize(const std::string& tensor, onnx::DataType dtype) const;
+    // The QuantizeLinear that is the only reader of `y`, for a table of `dtype` (the same conditions), with no
+    // Relu / Clip between them. nullptr otherwise.
+    const onnx::Node* table_quantize(const std::string& y, onnx::DataType dtype, size_t& q_index) const;
 
     const onnx::Graph& graph_;
     std::unordered_map<std::string, const onnx::Tensor*> initializers_;

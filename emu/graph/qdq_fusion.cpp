@@ -36,7 +36,8 @@ std::unordered_map<size_t, QdqPattern> QdqFinder::find() const {
         QdqPattern p;
         const bool product = n.op_type == "Conv" || n.op_type == "MatMul";
         const bool binary = n.op_type == "Add" || n.op_type == "Mul";
-        if ((product && match_product(n, p)) || (binary && match_binary(n, p)) || match_accumulating(n, p))
+        if ((product && match_product(n, p)) || (binary && match_binary(n, p)) || match_accumulating(n, p) ||
+            match_table(n, p))
             found.emplace(i, std::move(p));
     }
     return found;

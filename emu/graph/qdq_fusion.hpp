@@ -7,16 +7,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 #include "graph/onnx_model.hpp"
 
 namespace ezemu::graph {
 
 struct QdqPattern {
-    onnx::Node fused;           // the QLinearConv / QLinearMatMul / QLinearAdd / ... node that replaces the group
+    onnx::Node fused;           // the QLinear* node that replaces the group
     static constexpr size_t kNone = static_cast<size_t>(-1);
     size_t quantize_node = 0;   // the QuantizeLinear that the fused node absorbs (it then produces its output), or kNone
     size_t activation_node = kNone;  // a Relu / Clip between op and QuantizeLinear that the latter makes redundant
+    std::vector<size_t> more_quantize_nodes;  // QLinearSplit: the QuantizeLinear of each further output
 };
 
 // DequantizeLinear(a), DequantizeLinear(b) [, DequantizeLinear(int32 c)] -> Gemm [-> QuantizeLinear(y)] becomes QGemm
@@ -28,7 +30,10 @@ struct QdqPattern {
 // arithmetic of onnxruntime's contrib ops of those names, kernels/quant/requantize.hpp), when a, b and y are
 // quantized per tensor to one 8-bit type with constant scales and zero points.
 //
-// In each pattern a Relu or Clip may sit between the op and its QuantizeLinear when the QuantizeLinear's saturation
+// Activations, MaxPool and Concat between DequantizeLinear and QuantizeLinear nodes become QLinearLookup /
+// QLinearMaxPool / QLinearConcat, kernels on 8-bit codes through 256-entry tables (qdq_fusion_lut.cpp).
+//
+// In the Conv / MatMul / Add / Mul patterns a Relu or Clip may sit between the op and its QuantizeLinear when the QuantizeLinear's saturation
 // already does its clamping (onnxruntime's ReluQuantFusion / ClipQuantFusion conditions): it is dropped.
 //
 // Op node index -> its pattern. A Conv / MatMul pattern needs: x and y quantized per tensor

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "graph/compiled_model.hpp"
+#include "kernels/aligned_buffer.hpp"
 
 namespace ezemu::kernels::onednn {
 
@@ -35,6 +36,13 @@ const OmpFunctions& omp() {
 const dnnl::engine& cpu_engine() {
     static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
     return engine;
+}
+
+void run_at_load(const Kernel& kernel, const void* const* inputs, void* const* outputs, dnnl::stream& stream) {
+    std::unique_ptr<KernelState> state = kernel.create_state();
+    AlignedBuffer scratch(kernel.scratch_bytes());
+    const RunContext ctx{inputs, outputs, scratch.data(), state.get(), &stream};
+    kernel.run(ctx);
 }
 
 dnnl::memory::dims to_dims(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }

@@ -23,6 +23,10 @@ dnnl::memory::desc plain_desc(const Shape& shape, dnnl::memory::format_tag tag =
 void execute(const dnnl::primitive& p, dnnl::stream& stream, const dnnl_exec_arg_t* args, int nargs,
              const char* what);
 
+// Runs `kernel` once, now, with a state and scratch of its own: load-time work such as constant folding and the
+// lookup tables of the quantized kernels. `stream` serves its oneDNN primitives, if any.
+void run_at_load(const Kernel& kernel, const void* const* inputs, void* const* outputs, dnnl::stream& stream);
+
 // Limits the OpenMP threads oneDNN uses on the calling thread for the scope's lifetime. oneDNN's CPU runtime is
 // OpenMP and reads the calling thread's nthreads setting both when it creates a primitive and when it runs it.
 class OmpThreadLimit {

@@ -226,9 +226,10 @@ def test_qdq_add_and_mul_broadcast_like_onnxruntime(emu, op, dtype, b_shape):
 
 
 def qdq_unfused_model(op, inputs, shape, out_shape, attrs, out_scale):
-    """DQ(x...) -> op -> Q: ops the emulator runs in float between the Q/DQ nodes while onnxruntime fuses most of
-    them into its QLinear contrib ops (QLinearConcat, lookup-table Sigmoid / HardSigmoid / LeakyRelu). The pools
-    with integer kernels are in test_quant_accum_vs_ort.py."""
+    """DQ(x...) -> op -> Q for ops that keep running in float between the Q/DQ nodes (no table or integer kernel;
+    onnxruntime runs Softmax as its QLinearSoftmax, ReduceMean in float). Activations, MaxPool, Concat and
+    the movement ops run on table kernels (test_quant_tables.py), Gemm and the average pools on integer sums
+    (test_quant_accum_vs_ort.py)."""
     inits = [init("ys", np.float32(out_scale)), init("yz", np.int8(-3))]
     nodes, ins = [], []
     for i in range(inputs):
@@ -241,11 +242,9 @@ def qdq_unfused_model(op, inputs, shape, out_shape, attrs, out_scale):
 
 
 UNFUSED = [
-    ("Concat", 2, [4, 32, 32, 32], [4, 64, 32, 32], {"axis": 1}, 0.021, 0),
-    ("MaxPool", 1, [1, 8, 32, 32], [1, 8, 16, 16], {"kernel_shape": [2, 2], "strides": [2, 2]}, 0.021, 0),
-    ("Sigmoid", 1, [4, 64, 32, 32], [4, 64, 32, 32], {}, 0.004, 0),
-    ("HardSigmoid", 1, [1, 8, 32, 32], [1, 8, 32, 32], {}, 0.004, 0),
-    ("LeakyRelu", 1, [1, 8, 32, 32], [1, 8, 32, 32], {"alpha": 0.1}, 0.021, 0),
+    # onnxruntime's QLinearSoftmax sums exp from its own 256-entry table: measured 69 of 640 outputs one step off.
+    ("Softmax", 1, [4, 16, 10], [4, 16, 10], {"axis": -1}, 0.004, 80),
+    ("ReduceMean", 1, [4, 16, 8, 8], [4, 16, 1, 1], {"axes": [2, 3]}, 0.021, 0),
 ]
 
 
