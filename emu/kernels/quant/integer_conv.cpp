@@ -191,6 +191,8 @@ IntConvGeometry conv_geometry(KernelContext& ctx, size_t x_index, size_t w_index
     WindowSpec spec = parse_window(ctx, x.size() - 2, std::vector<int64_t>(w.begin() + 2, w.end()), false, true);
     std::vector<int64_t> out = resolve_window(ctx, in, spec);
     g.window = to_window3d(in, out, spec);
+    g.channels_last_in = ctx.channels_last_input();
+    g.channels_last_out = ctx.channels_last_output();
     Shape y{g.batch, g.out_channels};
     y.insert(y.end(), out.begin(), out.end());
     ctx.set_output(0, y_dtype, y);

@@ -11,6 +11,8 @@ namespace ezemu::kernels::quant {
 struct IntConvGeometry {
     int64_t batch = 1, in_channels = 1, out_channels = 1, groups = 1;
     Window3d window;
+    // The lowering asks for x and / or y channels-last (KernelContext::channels_last_*()); only oneDNN honours it.
+    bool channels_last_in = false, channels_last_out = false;
     int64_t kdim() const { return in_channels / groups * window.kernel_size(); }
 };
 

@@ -1,8 +1,9 @@
 // The oneDNN int8 path of QLinearConv / ConvInteger and QLinearMatMul / MatMulInteger (only where the CPU has VNNI,
 // int8_backend.hpp). oneDNN computes the int32 sums of (x - x_zero_point) * w, with x's zero point passed at run
 // time and w's zero points 0; the bias and the requantization stay ours (integer_output.hpp), because oneDNN's
-// output scaling rounds differently from onnxruntime's rule. The convolution runs channels-last: x is reordered in,
-// the requantization runs on the channels-last rows and a reorder writes NCHW.
+// output scaling rounds differently from onnxruntime's rule. The convolution runs channels-last: an NCHW x is
+// reordered in, the requantization runs on the channels-last rows and, unless the graph keeps y channels-last
+// (graph/channels_last_plan.hpp), a reorder writes NCHW.
 #include <array>
 #include <cstring>
 
@@ -32,6 +33,7 @@ struct ProductSpec {
     int64_t outer = 1, positions = 1, channels = 1;  // dst is [outer, positions, channels]
     // When set, y is channels-first: the requantized rows land channels-last in scratch and a reorder writes y.
     memory::desc y_channels_last, y_user;
+    bool takes_channels_last = false;  // x and / or y stay channels-last as the graph asked
 };
 
 // The requantization of channels-last rows, where consecutive elements have consecutive channels: it vectorizes,
@@ -108,6 +110,7 @@ public:
     }
 
     Int8Backend backend() const override { return Int8Backend::OnednnVnni; }
+    bool takes_channels_last() const override { return s_.takes_channels_last; }
     size_t scratch_bytes() const override { return scratch_bytes_; }
 
     std::unique_ptr<KernelState> create_state() const override {
@@ -218,8 +221,11 @@ std::unique_ptr<Kernel> make_onednn_integer_conv(const IntConvGeometry& g, const
         }
         ProductSpec s;
         const memory::data_type x_type = dnnl_type(in.x_dtype);
-        s.src_user = memory::desc(onednn::to_dims(src), x_type, onednn::plain_tag(src.size()));
         s.src = memory::desc(onednn::to_dims(src), x_type, kChannelsLast[r - 1]);
+        s.takes_channels_last = r == 2 && (g.channels_last_in || g.channels_last_out);
+        s.src_user = s.takes_channels_last && g.channels_last_in
+                         ? s.src
+                         : memory::desc(onednn::to_dims(src), x_type, onednn::plain_tag(src.size()));
         s.dst = memory::desc(onednn::to_dims(dst), memory::data_type::s32, kChannelsLast[r - 1]);
         s.weights_user = memory::desc(onednn::to_dims(wei), memory::data_type::s8, onednn::plain_tag(wei.size()));
         const memory::desc any_wei(onednn::to_dims(wei), memory::data_type::s8, tag::any);
@@ -236,7 +242,8 @@ std::unique_ptr<Kernel> make_onednn_integer_conv(const IntConvGeometry& g, const
         s.channels = g.out_channels;
         const memory::data_type y_type = in.y_dtype == DT::Int32 ? memory::data_type::s32 : dnnl_type(in.y_dtype);
         s.y_channels_last = memory::desc(onednn::to_dims(dst), y_type, kChannelsLast[r - 1]);
-        s.y_user = memory::desc(onednn::to_dims(dst), y_type, onednn::plain_tag(dst.size()));
+        if (!(s.takes_channels_last && g.channels_last_out))
+            s.y_user = memory::desc(onednn::to_dims(dst), y_type, onednn::plain_tag(dst.size()));
         return std::make_unique<OnednnIntegerKernel>(std::move(s), in, bias);
     } catch (const dnnl::error&) {
         return nullptr;  // no int8 implementation for this geometry: the exact kernel takes it

@@ -37,8 +37,10 @@ template <class Rule, class Q>
 class QLinearBinaryKernel final : public Kernel {
 public:
     QLinearBinaryKernel(const BinaryBroadcast& walk, quant::QuantOperand aq, quant::QuantOperand bq,
-                        quant::QuantOperand yq)
-        : walk_(walk), a_(aq), b_(bq), y_(yq) {}
+                        quant::QuantOperand yq, bool same_shapes)
+        : walk_(walk), a_(aq), b_(bq), y_(yq), same_shapes_(same_shapes) {}
+
+    bool elementwise() const override { return same_shapes_; }
 
     void run(const RunContext& ctx) const override {
         float sa = 0, sb = 0, sy = 0;
@@ -58,6 +60,7 @@ public:
 private:
     BinaryBroadcast walk_;
     quant::QuantOperand a_, b_, y_;
+    bool same_shapes_;
 };
 
 template <class Rule>
@@ -78,8 +81,9 @@ std::unique_ptr<Kernel> make_qlinear_binary(KernelContext& ctx) {
     ctx.require_dtype(7, {dtype});
     ctx.set_output(0, dtype, *y);
     const BinaryBroadcast walk(a, b, *y);
-    if (dtype == DT::Uint8) return std::make_unique<QLinearBinaryKernel<Rule, uint8_t>>(walk, aq, bq, yq);
-    return std::make_unique<QLinearBinaryKernel<Rule, int8_t>>(walk, aq, bq, yq);
+    const bool same = a == *y && b == *y;
+    if (dtype == DT::Uint8) return std::make_unique<QLinearBinaryKernel<Rule, uint8_t>>(walk, aq, bq, yq, same);
+    return std::make_unique<QLinearBinaryKernel<Rule, int8_t>>(walk, aq, bq, yq, same);
 }
 
 }  // namespace
