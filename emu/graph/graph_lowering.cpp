@@ -326,7 +326,7 @@ private:
         for (size_t i = 0; i < node.outputs.size(); ++i)
             step.outputs.push_back(node.outputs[i].empty() ? -1 : add_value(node.outputs[i], outputs[i], step_index));
         if ((view_of_channels_last || produces_channels_last) && step.outputs.size() == 1 && step.outputs[0] >= 0)
-            channels_last_values_.insert(step.outputs[0]);
+            g_.values[static_cast<size_t>(step.outputs[0])].channels_last = true;
         g_.steps.push_back(std::move(step));
     }
 
@@ -482,14 +482,15 @@ private:
         g_.steps = std::move(live);
     }
 
-    bool is_channels_last(int value) const { return value >= 0 && channels_last_values_.count(value) > 0; }
+    bool is_channels_last(int value) const {
+        return value >= 0 && g_.values[static_cast<size_t>(value)].channels_last;
+    }
 
     const onnx::Model& model_;
     const onnx::Graph& graph_;
     const kernels::BuildOptions& options_;
     bool channels_last_;
     std::unordered_set<std::string> channels_last_plan_;  // Conv outputs planned channels-last
-    std::unordered_set<int> channels_last_values_;        // values stored channels-last (NHWC)
     int64_t opset_ = 0;
     LoweredGraph g_;
     std::unordered_map<std::string, int> ids_;
