@@ -1,6 +1,6 @@
 // The oneDNN int8 path of QLinearConv / ConvInteger and QLinearMatMul / MatMulInteger (only where the CPU has VNNI,
 // int8_backend.hpp). oneDNN computes the int32 sums of (x - x_zero_point) * w, with x's zero point passed at run
-// time and w's zero points 0; the bias and the requantization stay ours (integer_output.hpp), because oneDNN's
+// time and w's zero points 0; the bias and the requantization stay ours (requantize_rows.hpp), because oneDNN's
 // output scaling rounds differently from onnxruntime's rule. The convolution runs channels-last: an NCHW x is
 // reordered in, the requantization runs on the channels-last rows and, unless the graph keeps y channels-last
 // (graph/channels_last_plan.hpp), a reorder writes NCHW.
@@ -12,7 +12,7 @@
 #include "kernels/prepared_weight_cache.hpp"
 #include "kernels/quant/int8_backend.hpp"
 #include "kernels/quant/integer_conv.hpp"
-#include "kernels/quant/integer_output.hpp"
+#include "kernels/quant/requantize_rows.hpp"
 
 namespace ezemu::kernels::quant {
 
@@ -35,33 +35,6 @@ struct ProductSpec {
     memory::desc y_channels_last, y_user;
     bool takes_channels_last = false;  // x and / or y stay channels-last as the graph asked
 };
-
-// The requantization of channels-last rows, where consecutive elements have consecutive channels: it vectorizes,
-// so it is cloned per ISA.
-__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_u8(
-    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, uint8_t* y, int64_t rows,
-    int64_t channels) {
-    write_products<uint8_t>(acc, bias, multiplier, y_zp, y, rows, channels);
-}
-__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_s8(
-    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int8_t* y, int64_t rows,
-    int64_t channels) {
-    write_products<int8_t>(acc, bias, multiplier, y_zp, y, rows, channels);
-}
-__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_s32(
-    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int32_t* y, int64_t rows,
-    int64_t channels) {
-    write_products<int32_t>(acc, bias, multiplier, y_zp, y, rows, channels);
-}
-void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, uint8_t* y, int64_t r, int64_t c) {
-    write_rows_u8(acc, bias, m, zp, y, r, c);
-}
-void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int8_t* y, int64_t r, int64_t c) {
-    write_rows_s8(acc, bias, m, zp, y, r, c);
-}
-void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int32_t* y, int64_t r, int64_t c) {
-    write_rows_s32(acc, bias, m, zp, y, r, c);
-}
 
 class OnednnIntegerKernel final : public IntegerProductKernel {
 public:

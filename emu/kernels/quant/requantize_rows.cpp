@@ -1,0 +1,78 @@
+#include "kernels/quant/requantize_rows.hpp"
+
+#include "kernels/quant/integer_output.hpp"
+
+namespace ezemu::kernels::quant {
+
+namespace {
+
+// The portable loops: they vectorize (write_products is branch-free), so they are cloned per ISA.
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_u8(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, uint8_t* y, int64_t rows,
+    int64_t channels) {
+    write_products<uint8_t>(acc, bias, multiplier, y_zp, y, rows, channels);
+}
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_s8(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int8_t* y, int64_t rows,
+    int64_t channels) {
+    write_products<int8_t>(acc, bias, multiplier, y_zp, y, rows, channels);
+}
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_s32(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int32_t* y, int64_t rows,
+    int64_t channels) {
+    write_products<int32_t>(acc, bias, multiplier, y_zp, y, rows, channels);
+}
+
+#if defined(__x86_64__)
+// product_output() on 16 channels at a time: the sum wraps as int32, float(sum) * multiplier is one float32
+// multiplication, then round_saturate_avx512.
+template <class Q>
+__attribute__((target("avx512f,avx512bw"))) void write_rows_avx512(const int32_t* acc, const int32_t* bias,
+                                                                    const float* multiplier, int32_t y_zp, Q* y,
+                                                                    int64_t rows, int64_t channels) {
+    const __m512i zp = _mm512_set1_epi32(y_zp);
+    for (int64_t r = 0; r < rows; ++r) {
+        const int32_t* a = acc + r * channels;
+        Q* out = y + r * channels;
+        for (int64_t c = 0; c < channels; c += 16) {
+            const __mmask16 m = lanes(channels - c);
+            __m512i sum = _mm512_maskz_loadu_epi32(m, a + c);
+            if (bias) sum = _mm512_add_epi32(sum, _mm512_maskz_loadu_epi32(m, bias + c));
+            const __m512 v = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, sum), _mm512_maskz_loadu_ps(m, multiplier + c));
+            _mm512_mask_cvtepi32_storeu_epi8(out + c, m, round_saturate_avx512<Q>(v, zp));
+        }
+    }
+}
+#endif
+
+}  // namespace
+
+bool has_avx512bw() {
+#if defined(__x86_64__)
+    static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    return yes;
+#else
+    return false;
+#endif
+}
+
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, uint8_t* y, int64_t rows,
+                int64_t channels) {
+#if defined(__x86_64__)
+    if (has_avx512bw()) return write_rows_avx512<uint8_t>(acc, bias, m, zp, y, rows, channels);
+#endif
+    write_rows_u8(acc, bias, m, zp, y, rows, channels);
+}
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int8_t* y, int64_t rows,
+                int64_t channels) {
+#if defined(__x86_64__)
+    if (has_avx512bw()) return write_rows_avx512<int8_t>(acc, bias, m, zp, y, rows, channels);
+#endif
+    write_rows_s8(acc, bias, m, zp, y, rows, channels);
+}
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int32_t* y, int64_t rows,
+                int64_t channels) {
+    write_rows_s32(acc, bias, m, zp, y, rows, channels);
+}
+
+}  // namespace ezemu::kernels::quant
