@@ -27,9 +27,10 @@ __attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void wr
 // product_output() on 16 channels at a time: the sum wraps as int32, float(sum) * multiplier is one float32
 // multiplication, then round_saturate_avx512.
 template <class Q>
-__attribute__((target("avx512f,avx512bw"))) void write_rows_avx512(const int32_t* acc, const int32_t* bias,
-                                                                    const float* multiplier, int32_t y_zp, Q* y,
-                                                                    int64_t rows, int64_t channels) {
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void write_rows_avx512(const int32_t* acc,
+                                                                             const int32_t* bias,
+                                                                             const float* multiplier, int32_t y_zp,
+                                                                             Q* y, int64_t rows, int64_t channels) {
     const __m512i zp = _mm512_set1_epi32(y_zp);
     for (int64_t r = 0; r < rows; ++r) {
         const int32_t* a = acc + r * channels;
@@ -38,7 +39,8 @@ __attribute__((target("avx512f,avx512bw"))) void write_rows_avx512(const int32_t
             const __mmask16 m = lanes(channels - c);
             __m512i sum = _mm512_maskz_loadu_epi32(m, a + c);
             if (bias) sum = _mm512_add_epi32(sum, _mm512_maskz_loadu_epi32(m, bias + c));
-            const __m512 v = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, sum), _mm512_maskz_loadu_ps(m, multiplier + c));
+            const __m512 scale = _mm512_maskz_loadu_ps(m, multiplier + c);
+            const __m512 v = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, sum), scale);
             _mm512_mask_cvtepi32_storeu_epi8(out + c, m, round_saturate_avx512<Q>(v, zp));
         }
     }
@@ -47,9 +49,10 @@ __attribute__((target("avx512f,avx512bw"))) void write_rows_avx512(const int32_t
 
 }  // namespace
 
-bool has_avx512bw() {
+bool has_avx512_core() {
 #if defined(__x86_64__)
-    static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512vl");
     return yes;
 #else
     return false;
@@ -59,14 +62,14 @@ bool has_avx512bw() {
 void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, uint8_t* y, int64_t rows,
                 int64_t channels) {
 #if defined(__x86_64__)
-    if (has_avx512bw()) return write_rows_avx512<uint8_t>(acc, bias, m, zp, y, rows, channels);
+    if (has_avx512_core()) return write_rows_avx512<uint8_t>(acc, bias, m, zp, y, rows, channels);
 #endif
     write_rows_u8(acc, bias, m, zp, y, rows, channels);
 }
 void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int8_t* y, int64_t rows,
                 int64_t channels) {
 #if defined(__x86_64__)
-    if (has_avx512bw()) return write_rows_avx512<int8_t>(acc, bias, m, zp, y, rows, channels);
+    if (has_avx512_core()) return write_rows_avx512<int8_t>(acc, bias, m, zp, y, rows, channels);
 #endif
     write_rows_s8(acc, bias, m, zp, y, rows, channels);
 }

@@ -21,14 +21,15 @@ void write_rows(const int32_t* acc, const int32_t* bias, const float* multiplier
 void write_rows(const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int32_t* y,
                 int64_t rows, int64_t channels);
 
-// True when the CPU runs the AVX-512 (F + BW) code below.
-bool has_avx512bw();
+// True when the CPU runs the AVX-512 (F, BW, VL) code below.
+bool has_avx512_core();
 
 #if defined(__x86_64__)
 // requantize()'s last step on 16 lanes: round_half_even_float(v) (v clamped to +-2^22, NaN to -2^22) plus zp,
 // saturated to Q's range, as int32 lanes. Callers are compiled for the same target.
 template <class Q>
-__attribute__((target("avx512f,avx512bw"), always_inline)) inline __m512i round_saturate_avx512(__m512 v, __m512i zp) {
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline __m512i round_saturate_avx512(__m512 v,
+                                                                                                     __m512i zp) {
     constexpr float limit = 4194304.0f;  // 2^22, as round_half_even_float
     // The zero-masking forms with all lanes set: GCC 12 warns about the undefined pass-through of the plain ones.
     const __mmask16 all = 0xFFFF;

@@ -2,11 +2,13 @@
 // it, and that the results stay bit for bit those of the exact kernels on NCHW tensors.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "graph/lowered_graph.hpp"
 #include "kernels/quant/int8_backend.hpp"
+#include "kernels/quant/requantize.hpp"
 #include "test_kernels_support.hpp"
 
 namespace ezemu::testing {
@@ -100,6 +102,38 @@ TEST(QdqFusion, ChannelsLastIntegerChainMatchesTheExactKernels) {
         std::sort(levels.begin(), levels.end());
         EXPECT_GT(std::unique(levels.begin(), levels.end()) - levels.begin(), 20);
     }
+}
+
+// QLinearAdd without broadcasting (the vectorized path, 16 lanes and a tail) against AddRule element by element.
+template <class Q>
+void check_qlinear_add(DT dtype) {
+    const std::vector<int64_t> dims{1, 3, 5, 7};  // 105 elements: six vectors and a tail of 9
+    std::vector<Q> a, b;
+    const auto fa = random_floats(105, 71, -128.0f, 256.0f), fb = random_floats(105, 72, -128.0f, 256.0f);
+    const auto to_q = [](float v) {
+        return static_cast<Q>(std::clamp(v, float(std::numeric_limits<Q>::min()), float(std::numeric_limits<Q>::max())));
+    };
+    for (size_t i = 0; i < fa.size(); ++i) {
+        a.push_back(to_q(fa[i]));
+        b.push_back(to_q(fb[i]));
+    }
+    const float sa = 0.0107f, sb = 0.0063f, sy = 0.013f;
+    const Q za = 3, zb = 9, zy = 5;
+    ModelBuilder mb(13);
+    mb.input("a", dtype, dims).input("b", dtype, dims);
+    mb.initializer<float>("sa", DT::Float, {}, {sa}).initializer<Q>("za", dtype, {}, {za});
+    mb.initializer<float>("sb", DT::Float, {}, {sb}).initializer<Q>("zb", dtype, {}, {zb});
+    mb.initializer<float>("sy", DT::Float, {}, {sy}).initializer<Q>("zy", dtype, {}, {zy});
+    mb.node("QLinearAdd", {"a", "sa", "za", "b", "sb", "zb", "sy", "zy"}, {"y"}, {}, "add").output("y");
+    const auto got = from_bytes<Q>(run_bytes(*compile(mb), {to_bytes(a), to_bytes(b)})[0]);
+    const kernels::quant::AddRule rule(sa, za, sb, zb, sy, zy);
+    ASSERT_EQ(got.size(), a.size());
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(got[i], rule.apply<Q>(a[i], b[i])) << i;
+}
+
+TEST(QdqFusion, QLinearAddWithoutBroadcastingFollowsTheAddRule) {
+    check_qlinear_add<int8_t>(DT::Int8);
+    check_qlinear_add<uint8_t>(DT::Uint8);
 }
 
 }  // namespace
