@@ -160,7 +160,8 @@ std::unique_ptr<Kernel> make_integer_conv(const IntConvGeometry& g, const Intege
                                           const KernelContext& ctx) {
     if (!ctx.options().reference_kernels && in.constant_symmetric_weights(ctx) &&
         shape_elements(ctx.outputs()[0].shape) > 0)
-        if (auto k = quant::make_onednn_integer_conv(g, in, bias, ctx.input(in.w).data)) return k;
+        if (auto k = quant::make_onednn_integer_conv(g, in, bias, ctx.input(in.w).data,
+                                                        ctx.options().intra_op_threads)) return k;
     switch (in.y_dtype) {
         case DT::Uint8: return make_for_types<uint8_t>(g, in, bias, ctx);
         case DT::Int8: return make_for_types<int8_t>(g, in, bias, ctx);

@@ -18,11 +18,12 @@ struct IntConvGeometry {
 
 // The oneDNN kernel (int8_backend() must be OnednnVnni) for constant int8 weights with zero points 0 (`weights`),
 // or nullptr when oneDNN has no implementation for the geometry. `bias` is the int32 bias input or -1.
+// `threads`: the intra-op threads (oneDNN's and the requantization's).
 std::unique_ptr<Kernel> make_onednn_integer_conv(const IntConvGeometry& g, const IntegerOperands& in, int bias,
-                                                 const void* weights);
+                                                 const void* weights, int threads);
 
 // The same for a [m, k] x [k, n] product (a batch folded into m) with constant int8 weights of zero points 0.
 std::unique_ptr<Kernel> make_onednn_integer_matmul(int64_t m, int64_t k, int64_t n, const IntegerOperands& in,
-                                                   const void* weights);
+                                                   const void* weights, int threads);
 
 }  // namespace ezemu::kernels::quant

@@ -4,6 +4,7 @@
 // output scaling rounds differently from onnxruntime's rule. The convolution runs channels-last: an NCHW x is
 // reordered in, the requantization runs on the channels-last rows and, unless the graph keeps y channels-last
 // (graph/channels_last_plan.hpp), a reorder writes NCHW.
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -38,8 +39,8 @@ struct ProductSpec {
 
 class OnednnIntegerKernel final : public IntegerProductKernel {
 public:
-    OnednnIntegerKernel(ProductSpec spec, const IntegerOperands& in, int bias)
-        : s_(std::move(spec)), in_(in), bias_(bias) {
+    OnednnIntegerKernel(ProductSpec spec, const IntegerOperands& in, int bias, int threads)
+        : s_(std::move(spec)), in_(in), bias_(bias), threads_(std::max(1, threads)) {
         const dnnl::engine& eng = onednn::cpu_engine();
         dnnl::primitive_attr reorder_attr;
         reorder_attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -132,9 +133,15 @@ public:
         void* rows = s_.y_user ? scratch + rows_offset_ : ctx.outputs[0];
         const int64_t n = s_.outer * s_.positions;
         switch (in_.y_dtype) {
-            case DT::Uint8: write_rows(acc, bias, multiplier, y_zp, static_cast<uint8_t*>(rows), n, s_.channels); break;
-            case DT::Int8: write_rows(acc, bias, multiplier, y_zp, static_cast<int8_t*>(rows), n, s_.channels); break;
-            default: write_rows(acc, bias, multiplier, y_zp, static_cast<int32_t*>(rows), n, s_.channels); break;
+            case DT::Uint8:
+                write_rows(acc, bias, multiplier, y_zp, static_cast<uint8_t*>(rows), n, s_.channels, threads_);
+                break;
+            case DT::Int8:
+                write_rows(acc, bias, multiplier, y_zp, static_cast<int8_t*>(rows), n, s_.channels, threads_);
+                break;
+            default:
+                write_rows(acc, bias, multiplier, y_zp, static_cast<int32_t*>(rows), n, s_.channels, threads_);
+                break;
         }
         if (s_.y_user) {
             st.y_rows.set_data_handle(rows);
@@ -155,6 +162,7 @@ private:
     ProductSpec s_;
     IntegerOperands in_;
     int bias_;
+    int threads_;
     dnnl::reorder src_reorder_, y_reorder_;
     memory::desc pad_md_, zp_md_;
     std::shared_ptr<const AlignedBuffer> packed_;
@@ -173,7 +181,7 @@ dnnl::primitive_attr product_attr() {
 }  // namespace
 
 std::unique_ptr<Kernel> make_onednn_integer_conv(const IntConvGeometry& g, const IntegerOperands& in, int bias,
-                                                 const void* weights) {
+                                                 const void* weights, int threads) {
     if (int8_backend() != Int8Backend::OnednnVnni || in.w_dtype != DT::Int8) return nullptr;
     try {
         const Window3d& win = g.window;
@@ -217,14 +225,14 @@ std::unique_ptr<Kernel> make_onednn_integer_conv(const IntConvGeometry& g, const
         s.y_channels_last = memory::desc(onednn::to_dims(dst), y_type, kChannelsLast[r - 1]);
         if (!(s.takes_channels_last && g.channels_last_out))
             s.y_user = memory::desc(onednn::to_dims(dst), y_type, onednn::plain_tag(dst.size()));
-        return std::make_unique<OnednnIntegerKernel>(std::move(s), in, bias);
+        return std::make_unique<OnednnIntegerKernel>(std::move(s), in, bias, threads);
     } catch (const dnnl::error&) {
         return nullptr;  // no int8 implementation for this geometry: the exact kernel takes it
     }
 }
 
 std::unique_ptr<Kernel> make_onednn_integer_matmul(int64_t m, int64_t k, int64_t n, const IntegerOperands& in,
-                                                   const void* weights) {
+                                                   const void* weights, int threads) {
     if (int8_backend() != Int8Backend::OnednnVnni || in.w_dtype != DT::Int8) return nullptr;
     try {
         ProductSpec s;
@@ -240,7 +248,7 @@ std::unique_ptr<Kernel> make_onednn_integer_matmul(int64_t m, int64_t k, int64_t
         s.weight_data = weights;
         s.positions = m;
         s.channels = n;
-        return std::make_unique<OnednnIntegerKernel>(std::move(s), in, -1);
+        return std::make_unique<OnednnIntegerKernel>(std::move(s), in, -1, threads);
     } catch (const dnnl::error&) {
         return nullptr;
     }

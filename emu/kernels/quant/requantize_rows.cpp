@@ -1,5 +1,7 @@
 #include "kernels/quant/requantize_rows.hpp"
 
+#include <algorithm>
+
 #include "kernels/quant/integer_output.hpp"
 
 namespace ezemu::kernels::quant {
@@ -59,23 +61,51 @@ bool has_avx512_core() {
 #endif
 }
 
-void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, uint8_t* y, int64_t rows,
-                int64_t channels) {
-#if defined(__x86_64__)
-    if (has_avx512_core()) return write_rows_avx512<uint8_t>(acc, bias, m, zp, y, rows, channels);
+namespace {
+
+// Splits the rows into one block per thread when the output is large enough to pay for the fork.
+template <class F>
+void for_row_blocks(int64_t rows, int64_t channels, int threads, F&& write) {
+    constexpr int64_t kMinElementsPerThread = 16384;
+    const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(threads, rows * channels / kMinElementsPerThread));
+    if (blocks == 1) return write(int64_t{0}, rows);
+    const int64_t per = (rows + blocks - 1) / blocks;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(static_cast<int>(blocks)) schedule(static)
 #endif
-    write_rows_u8(acc, bias, m, zp, y, rows, channels);
+    for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t r0 = std::min(rows, b * per);
+        write(r0, std::min(rows, r0 + per) - r0);
+    }
+}
+
+}  // namespace
+
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, uint8_t* y, int64_t rows,
+                int64_t channels, int threads) {
+    for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {
+        const int32_t* a = acc + r0 * channels;
+#if defined(__x86_64__)
+        if (has_avx512_core()) return write_rows_avx512<uint8_t>(a, bias, m, zp, y + r0 * channels, n, channels);
+#endif
+        write_rows_u8(a, bias, m, zp, y + r0 * channels, n, channels);
+    });
 }
 void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int8_t* y, int64_t rows,
-                int64_t channels) {
+                int64_t channels, int threads) {
+    for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {
+        const int32_t* a = acc + r0 * channels;
 #if defined(__x86_64__)
-    if (has_avx512_core()) return write_rows_avx512<int8_t>(acc, bias, m, zp, y, rows, channels);
+        if (has_avx512_core()) return write_rows_avx512<int8_t>(a, bias, m, zp, y + r0 * channels, n, channels);
 #endif
-    write_rows_s8(acc, bias, m, zp, y, rows, channels);
+        write_rows_s8(a, bias, m, zp, y + r0 * channels, n, channels);
+    });
 }
 void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int32_t* y, int64_t rows,
-                int64_t channels) {
-    write_rows_s32(acc, bias, m, zp, y, rows, channels);
+                int64_t channels, int threads) {
+    for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {
+        write_rows_s32(acc + r0 * channels, bias, m, zp, y + r0 * channels, n, channels);
+    });
 }
 
 }  // namespace ezemu::kernels::quant

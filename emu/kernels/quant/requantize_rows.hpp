@@ -13,13 +13,14 @@
 
 namespace ezemu::kernels::quant {
 
-// acc and y are [rows, channels]; bias (nullptr: none) and multiplier hold one value per channel.
+// acc and y are [rows, channels]; bias (nullptr: none) and multiplier hold one value per channel. Large outputs
+// split their rows over `threads` intra-op threads (OpenMP, as the exact kernels).
 void write_rows(const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, uint8_t* y,
-                int64_t rows, int64_t channels);
+                int64_t rows, int64_t channels, int threads);
 void write_rows(const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int8_t* y,
-                int64_t rows, int64_t channels);
+                int64_t rows, int64_t channels, int threads);
 void write_rows(const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int32_t* y,
-                int64_t rows, int64_t channels);
+                int64_t rows, int64_t channels, int threads);
 
 // True when the CPU runs the AVX-512 (F, BW, VL) code below.
 bool has_avx512_core();

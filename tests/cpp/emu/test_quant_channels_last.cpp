@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "graph/lowered_graph.hpp"
@@ -48,9 +49,9 @@ void add_qdq_conv(ModelBuilder& mb, const std::string& in, const std::string& ou
 // Q(x) -> convA 3x3 -> [convB 1x1 -> convC depthwise 3x3 -> convD 1x1] + convA (QDQ Add) -> convE 1x1 -> DQ -> y,
 // and a second output: convC's tensor through a QDQ Add with the quantized graph input (NCHW), so convC's output
 // must stay NCHW while convC still reads and convD still writes channels-last.
-ModelBuilder residual_chain() {
+ModelBuilder residual_chain(int64_t h = 9, int64_t w = 11) {
     ModelBuilder mb(13);
-    mb.input("x", DT::Float, {1, 16, 9, 11});
+    mb.input("x", DT::Float, {1, 16, h, w});
     mb.initializer<float>("s", DT::Float, {}, {0.05f}).initializer<int8_t>("z", DT::Int8, {}, {-3});
     mb.node("QuantizeLinear", {"x", "s", "z"}, {"xq"});
     add_qdq_conv(mb, "xq", "a", 16, 8, 3, 1, 11);
@@ -88,10 +89,11 @@ TEST(QdqFusion, IntegerStepsStayChannelsLastWhereOnednnComputesThem) {
 }
 
 TEST(QdqFusion, ChannelsLastIntegerChainMatchesTheExactKernels) {
-    const ModelBuilder mb = residual_chain();
-    const auto x = random_floats(16 * 9 * 11, 61, -4.0f, 4.0f);
-    for (int threads : {1, 2}) {
-        SCOPED_TRACE(threads);
+    // 48 x 50: outputs large enough that the requantization splits its rows over 2 threads.
+    for (auto [h, w, threads] : {std::tuple{9, 11, 1}, std::tuple{9, 11, 2}, std::tuple{48, 50, 2}}) {
+        SCOPED_TRACE(std::to_string(h) + "x" + std::to_string(w) + ", threads " + std::to_string(threads));
+        const ModelBuilder mb = residual_chain(h, w);
+        const auto x = random_floats(static_cast<size_t>(16 * h * w), 61, -4.0f, 4.0f);
         const auto fast = run_float(*compile(mb, false, threads), {x});
         const auto exact = run_float(*compile(mb, true, threads), {x});
         ASSERT_EQ(fast.size(), 2u);
