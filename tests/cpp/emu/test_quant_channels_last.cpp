@@ -89,8 +89,10 @@ TEST(QdqFusion, IntegerStepsStayChannelsLastWhereOnednnComputesThem) {
 }
 
 TEST(QdqFusion, ChannelsLastIntegerChainMatchesTheExactKernels) {
-    // 48 x 50: outputs large enough that the requantization splits its rows over 2 threads.
-    for (auto [h, w, threads] : {std::tuple{9, 11, 1}, std::tuple{9, 11, 2}, std::tuple{48, 50, 2}}) {
+    // 48 x 50: outputs large enough that the requantization splits its rows over 2 threads; 64 x 72 on one thread:
+    // convB (1x1, 16 channels, 4608 positions) runs as slabs of 2048 positions and a last one of 512.
+    for (auto [h, w, threads] :
+         {std::tuple{9, 11, 1}, std::tuple{9, 11, 2}, std::tuple{48, 50, 2}, std::tuple{64, 72, 1}}) {
         SCOPED_TRACE(std::to_string(h) + "x" + std::to_string(w) + ", threads " + std::to_string(threads));
         const ModelBuilder mb = residual_chain(h, w);
         const auto x = random_floats(static_cast<size_t>(16 * h * w), 61, -4.0f, 4.0f);
@@ -113,7 +115,8 @@ void check_qlinear_add(DT dtype) {
     std::vector<Q> a, b;
     const auto fa = random_floats(105, 71, -128.0f, 256.0f), fb = random_floats(105, 72, -128.0f, 256.0f);
     const auto to_q = [](float v) {
-        return static_cast<Q>(std::clamp(v, float(std::numeric_limits<Q>::min()), float(std::numeric_limits<Q>::max())));
+        constexpr float lo = std::numeric_limits<Q>::min(), hi = std::numeric_limits<Q>::max();
+        return static_cast<Q>(std::clamp(v, lo, hi));
     };
     for (size_t i = 0; i < fa.size(); ++i) {
         a.push_back(to_q(fa[i]));
