@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "graph/onnx_model.hpp"
+#include "graph/qdq_fusion.hpp"
 
 namespace ezemu::graph {
 
@@ -18,6 +19,17 @@ namespace ezemu::graph {
 // Constant node).
 std::unordered_set<std::string> plan_channels_last(const onnx::Graph& graph,
                                                    const std::unordered_map<size_t, size_t>& views_after);
+
+// The same for the fused integer steps (qdq_fusion.hpp): a QLinearConv (2-D) or QLinearAdd output stays
+// channels-last when every reader is a DequantizeLinear whose output only fused steps read, as x of a QLinearConv
+// or a or b of a QLinearAdd; a QLinearAdd, being elementwise, has a, b and y all channels-last or none. Those
+// DequantizeLinear nodes are not lowered (no step would read their output, and they cannot read channels-last).
+struct IntegerChannelsLastPlan {
+    std::unordered_set<std::string> tensors;
+    std::unordered_set<size_t> unused_dequantize;  // node indices
+};
+IntegerChannelsLastPlan plan_integer_channels_last(const onnx::Graph& graph,
+                                                   const std::unordered_map<size_t, QdqPattern>& patterns);
 
 // Thrown while lowering when a kernel cannot honour the plan; lower_graph then lowers without it.
 struct ChannelsLastRefused {};

@@ -19,6 +19,7 @@
 #include "graph/subgraph.hpp"
 #include "graph/topological_sort.hpp"
 #include "kernels/onednn.hpp"
+#include "kernels/quant/int8_backend.hpp"
 #include "kernels/registry.hpp"
 #include "kernels/tensor/view.hpp"
 
@@ -90,6 +91,12 @@ public:
             std::unordered_map<size_t, size_t> views = conv_batch_norms_;
             for (const auto& [producer, chain] : chain_after_) views.emplace(producer, chain.nodes.back().first);
             channels_last_plan_ = plan_channels_last(graph_, views);
+            // The exact integer kernels read and write NCHW only: plan integer steps where oneDNN computes them.
+            if (kernels::quant::int8_backend() == kernels::quant::Int8Backend::OnednnVnni) {
+                IntegerChannelsLastPlan integer = plan_integer_channels_last(graph_, qdq_patterns_);
+                channels_last_plan_.insert(integer.tensors.begin(), integer.tensors.end());
+                unused_dequantize_ = std::move(integer.unused_dequantize);
+            }
         }
         for (size_t index : order) lower_node(index);
         bind_outputs();
@@ -189,6 +196,7 @@ private:
     void lower_node(size_t index) {
         const onnx::Node& node = graph_.nodes[index];
         if (absorbed_quantize_.count(index)) return;  // its output comes from the fused QDQ node
+        if (unused_dequantize_.count(index)) return;  // only fused steps read its output, and they read its input
         if (lower_qdq_pattern(index)) return;
         lower_node(node, node_reference(node, index), index);
     }
@@ -199,10 +207,15 @@ private:
         auto it = qdq_patterns_.find(index);
         if (it == qdq_patterns_.end()) return false;
         const onnx::Node& fused = it->second.fused;
-        for (const std::string& name : fused.inputs)
-            if (!name.empty() && !ids_.count(name)) return false;  // "": an absent optional input
+        for (const std::string& name : fused.inputs) {
+            if (name.empty() || ids_.count(name)) continue;  // "": an absent optional input
+            if (!unused_dequantize_.empty()) throw ChannelsLastRefused{};  // the unfused node may need one of them
+            return false;
+        }
         const size_t steps = g_.steps.size();
+        lowering_fused_ = true;
         lower_node(fused, node_reference(graph_.nodes[index], index), kNotInMainGraph);
+        lowering_fused_ = false;
         if (g_.steps.size() > steps) {
             g_.steps.back().node = &graph_.nodes[index];  // `fused` lives only as long as this lowering
             g_.steps.back().replaceable = false;           // a custom Conv / MatMul op must not take its place
@@ -244,13 +257,14 @@ private:
             inputs = {&g_.values[static_cast<size_t>(id)].desc};
             all_constant = false;
         }
-        // Only input 0 of a kernel that takes channels-last, or a view, may read a channels-last tensor.
-        bool view_of_channels_last = false, produces_channels_last = false;
-        for (size_t i = 1; i < step.inputs.size(); ++i)
-            if (is_channels_last(step.inputs[i])) throw ChannelsLastRefused{};
+        // Only input 0 of a kernel that takes channels-last, any input of an elementwise kernel, or a view may read
+        // a channels-last tensor.
+        bool view_of_channels_last = false, produces_channels_last = false, later_channels_last = false;
+        for (size_t i = 1; i < step.inputs.size(); ++i) later_channels_last |= is_channels_last(step.inputs[i]);
         std::vector<ValueDesc> outputs;
         if (!node.is_default_domain()) {
-            if (!step.inputs.empty() && is_channels_last(step.inputs[0])) throw ChannelsLastRefused{};
+            if (later_channels_last || (!step.inputs.empty() && is_channels_last(step.inputs[0])))
+                throw ChannelsLastRefused{};
             step.kernel = make_custom_op_placeholder(node, index, declared_, outputs);
             if (std::find(g_.custom_op_types.begin(), g_.custom_op_types.end(), node.op_type) ==
                 g_.custom_op_types.end())
@@ -258,6 +272,7 @@ private:
             all_constant = false;  // a custom op never runs at load time
         } else if (fused != fused_nodes_.end() || folded_batch_norms_.count(index)) {
             // Its producer already applied it (a fused op, or a BatchNormalization folded into a Conv): a view.
+            if (later_channels_last) throw ChannelsLastRefused{};
             outputs = {ValueDesc{inputs[0]->dtype, inputs[0]->shape, nullptr}};
             step.kernel = kernels::make_view_kernel(inputs[0]->byte_size());
             step.replaceable = false;
@@ -269,11 +284,22 @@ private:
             auto chain = chain_after_.find(absorbs_bn ? folded->second : index);
             if (chain != chain_after_.end()) ctx.set_fused_ops(chain->second.ops);
             const bool cl_in = !step.inputs.empty() && is_channels_last(step.inputs[0]);
-            const bool cl_out = index != kNotInMainGraph && node.outputs.size() == 1 &&
+            const bool cl_out = (index != kNotInMainGraph || lowering_fused_) && node.outputs.size() == 1 &&
                                 channels_last_plan_.count(node.outputs[0]) > 0;
             ctx.set_channels_last(cl_in, cl_out);
             step.kernel = kernels::find_kernel(node.op_type, opset_)->factory(ctx);
-            if ((cl_in || cl_out) && (!step.kernel->takes_channels_last() || all_constant)) throw ChannelsLastRefused{};
+            if (step.kernel->elementwise() && !ctx.outputs().empty()) {
+                // Every input of the output's shape must share its layout; the others (scalars) are not tensors of it.
+                for (size_t i = 0; i < step.inputs.size(); ++i) {
+                    const bool same_shape = ctx.has_input(i) && ctx.input(i).shape == ctx.outputs()[0].shape;
+                    if (is_channels_last(step.inputs[i]) ? !(same_shape && cl_out) : (same_shape && cl_out))
+                        throw ChannelsLastRefused{};
+                }
+                if (cl_out && all_constant) throw ChannelsLastRefused{};
+            } else if (later_channels_last ||
+                       ((cl_in || cl_out) && (!step.kernel->takes_channels_last() || all_constant))) {
+                throw ChannelsLastRefused{};
+            }
             produces_channels_last = cl_out;
             if (cl_in || cl_out) step.replaceable = false;
             if (chain != chain_after_.end() && step.kernel->applies_fused_activation()) {
@@ -301,7 +327,7 @@ private:
         for (size_t i = 0; i < node.outputs.size(); ++i)
             step.outputs.push_back(node.outputs[i].empty() ? -1 : add_value(node.outputs[i], outputs[i], step_index));
         if ((view_of_channels_last || produces_channels_last) && step.outputs.size() == 1 && step.outputs[0] >= 0)
-            channels_last_values_.insert(step.outputs[0]);
+            g_.values[static_cast<size_t>(step.outputs[0])].channels_last = true;
         g_.steps.push_back(std::move(step));
     }
 
@@ -454,14 +480,15 @@ private:
         g_.steps = std::move(live);
     }
 
-    bool is_channels_last(int value) const { return value >= 0 && channels_last_values_.count(value) > 0; }
+    bool is_channels_last(int value) const {
+        return value >= 0 && g_.values[static_cast<size_t>(value)].channels_last;
+    }
 
     const onnx::Model& model_;
     const onnx::Graph& graph_;
     const kernels::BuildOptions& options_;
     bool channels_last_;
     std::unordered_set<std::string> channels_last_plan_;  // Conv outputs planned channels-last
-    std::unordered_set<int> channels_last_values_;        // values stored channels-last (NHWC)
     int64_t opset_ = 0;
     LoweredGraph g_;
     std::unordered_map<std::string, int> ids_;
@@ -474,6 +501,8 @@ private:
     std::unordered_set<size_t> folded_batch_norms_;        // BatchNormalization nodes folded into their Conv
     std::unordered_map<size_t, QdqPattern> qdq_patterns_;  // Conv / MatMul node index -> its QDQ fusion
     std::unordered_set<size_t> absorbed_quantize_;         // QuantizeLinear (and Relu / Clip) nodes a fused QDQ node replaced
+    std::unordered_set<size_t> unused_dequantize_;         // DequantizeLinear nodes of channels-last integer tensors
+    bool lowering_fused_ = false;                          // lower_node is lowering a fused QDQ node
 };
 
 }  // namespace

@@ -31,6 +31,7 @@ struct Value {
     kernels::ValueDesc desc;  // desc.data is set for constants
     int producer = -1;        // index into steps, -1 for graph inputs and constants
     Storage storage;
+    bool channels_last = false;  // stored NHWC although desc.shape stays NCHW (graph/channels_last_plan.hpp)
 };
 
 struct Step {

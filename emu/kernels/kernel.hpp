@@ -74,6 +74,9 @@ public:
     virtual bool applies_fused_activation() const { return false; }
     // True when the kernel reads input 0 / writes output 0 channels-last as KernelContext::channels_last_*() asked.
     virtual bool takes_channels_last() const { return false; }
+    // True when each output element depends only on the elements at the same index of the inputs of its shape (no
+    // broadcasting): the kernel then runs on channels-last tensors as it does on NCHW ones, all in one layout.
+    virtual bool elementwise() const { return false; }
 
     // True when the outputs depend only on the inputs' dtypes and shapes (Shape, Size, EyeLike): the graph computes
     // them once at load time even when the inputs are not constant, so run() must not read input data.

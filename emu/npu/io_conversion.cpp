@@ -100,10 +100,34 @@ float dequantize_value(const IoQuantization& q, int32_t value)
 // Caller data of a quantized input -> the executor's float32: data of the tensor's own type (INT8/UINT8) is
 // already quantized; any other type holds values, which are quantized first. Either way the executor sees the
 // dequantized value, which the model's QuantizeLinear maps back to the same q.
+// Float32 values of a quantized input: quantize_value then dequantize_value per element, written branch-free so
+// that the loop vectorizes (cloned per ISA); the same bits.
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void quantize_floats_to_executor(
+    const float* src, float* out, size_t count, float scale, int32_t zero_point, float lo, float hi)
+{
+    const float zp = static_cast<float>(zero_point);
+    for (size_t i = 0; i < count; ++i) {
+        float d;
+        std::memcpy(&d, src + i, sizeof d);  // caller buffers carry no alignment promise
+        float v = std::nearbyint(d / scale) + zp;
+        v = d == d ? v : zp;
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+        out[i] = static_cast<float>(static_cast<double>(static_cast<int32_t>(v) - zero_point) *
+                                    static_cast<double>(scale));
+    }
+}
+
 void quantized_to_executor(const IoTensor& t, const void* src, int src_type, float* out)
 {
     const IoQuantization& q = *t.quant;
     const size_t count = t.attr.n_elems;
+    if (src_type == RKNN_TENSOR_FLOAT32 && src_type != t.attr.type) {
+        const bool is_unsigned = q.type == RKNN_TENSOR_UINT8;
+        quantize_floats_to_executor(static_cast<const float*>(src), out, count, q.scale, q.zero_point,
+                                    is_unsigned ? 0.0f : -128.0f, is_unsigned ? 255.0f : 127.0f);
+        return;
+    }
     for (size_t i = 0; i < count; ++i) {
         int32_t value = 0;
         if (src_type == t.attr.type) {

@@ -160,7 +160,8 @@ std::unique_ptr<Kernel> make_integer_conv(const IntConvGeometry& g, const Intege
                                           const KernelContext& ctx) {
     if (!ctx.options().reference_kernels && in.constant_symmetric_weights(ctx) &&
         shape_elements(ctx.outputs()[0].shape) > 0)
-        if (auto k = quant::make_onednn_integer_conv(g, in, bias, ctx.input(in.w).data)) return k;
+        if (auto k = quant::make_onednn_integer_conv(g, in, bias, ctx.input(in.w).data,
+                                                        ctx.options().intra_op_threads)) return k;
     switch (in.y_dtype) {
         case DT::Uint8: return make_for_types<uint8_t>(g, in, bias, ctx);
         case DT::Int8: return make_for_types<int8_t>(g, in, bias, ctx);
@@ -191,6 +192,8 @@ IntConvGeometry conv_geometry(KernelContext& ctx, size_t x_index, size_t w_index
     WindowSpec spec = parse_window(ctx, x.size() - 2, std::vector<int64_t>(w.begin() + 2, w.end()), false, true);
     std::vector<int64_t> out = resolve_window(ctx, in, spec);
     g.window = to_window3d(in, out, spec);
+    g.channels_last_in = ctx.channels_last_input();
+    g.channels_last_out = ctx.channels_last_output();
     Shape y{g.batch, g.out_channels};
     y.insert(y.end(), out.begin(), out.end());
     ctx.set_output(0, y_dtype, y);

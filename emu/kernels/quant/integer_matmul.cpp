@@ -107,7 +107,8 @@ std::unique_ptr<Kernel> make_integer_matmul(KernelContext& ctx, bool qlinear) {
                                        : quant::check_integer_operands(ctx, g.n, "a", "b");
     const bool empty = g.m == 0 || g.k == 0 || g.n == 0 || shape_elements(g.batch) == 0;
     if (!ctx.options().reference_kernels && !empty && g.batch.empty() && in.constant_symmetric_weights(ctx))
-        if (auto k = quant::make_onednn_integer_matmul(g.m, g.k, g.n, in, ctx.input(b_index).data)) return k;
+        if (auto k = quant::make_onednn_integer_matmul(g.m, g.k, g.n, in, ctx.input(b_index).data,
+                                                          ctx.options().intra_op_threads)) return k;
     const int threads = ctx.options().intra_op_threads;
     switch (in.y_dtype) {
         case DT::Uint8: return make_for_types<uint8_t>(g, in, threads);

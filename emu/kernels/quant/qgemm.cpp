@@ -156,7 +156,9 @@ std::unique_ptr<Kernel> make_qgemm(KernelContext& ctx) {
     const bool empty = g.m == 0 || g.k == 0 || g.n == 0;
     if (!ctx.options().reference_kernels && !empty && in.constant_symmetric_weights(ctx)) {
         const quant::ProductLayout layout{g.trans_a, g.trans_b, g.alpha, g.bias};
-        if (auto k = quant::make_onednn_integer_matmul(g.m, g.k, g.n, in, ctx.input(3).data, layout)) return k;
+        if (auto k = quant::make_onednn_integer_matmul(g.m, g.k, g.n, in, ctx.input(3).data,
+                                                          ctx.options().intra_op_threads, layout))
+            return k;
     }
     switch (in.y_dtype) {
         case DT::Uint8: return make_for_types<uint8_t>(g, in, ctx);

@@ -47,6 +47,29 @@ F round_half_even(F v) {
     return (v + magic) - magic;
 }
 
+// One float32 row quantized with one scale and zero point (per tensor, or an inner row of an axis): the loop
+// vectorizes, so it is cloned per ISA. The same arithmetic as QuantizeKernel::quantize<Float32>.
+template <class Y>
+[[gnu::always_inline]] inline void quantize_row(const float* x, Y* y, float scale, int32_t zp, int64_t n) {
+    constexpr float lo = static_cast<float>(std::numeric_limits<Y>::min());
+    constexpr float hi = static_cast<float>(std::numeric_limits<Y>::max());
+    const float z = static_cast<float>(zp);
+    for (int64_t i = 0; i < n; ++i) {
+        float r = round_half_even(x[i] / scale) + z;
+        r = r < lo ? lo : r;
+        r = r > hi ? hi : r;
+        y[i] = static_cast<Y>(static_cast<int32_t>(r));
+    }
+}
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void quantize_row_s8(
+    const float* x, int8_t* y, float scale, int32_t zp, int64_t n) {
+    quantize_row(x, y, scale, zp, n);
+}
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void quantize_row_u8(
+    const float* x, uint8_t* y, float scale, int32_t zp, int64_t n) {
+    quantize_row(x, y, scale, zp, n);
+}
+
 template <class X, class Y>
 class QuantizeKernel final : public Kernel {
 public:
@@ -84,6 +107,14 @@ private:
                 const int64_t base = (o * q_.axis_dim + a) * q_.inner;
                 const float* s = scale + q_.row_offset(o, a);
                 const int32_t* z = zp + q_.row_offset(o, a);
+                if constexpr (P == Precision::Float32 && std::is_same_v<X, float> &&
+                              (std::is_same_v<Y, int8_t> || std::is_same_v<Y, uint8_t>)) {
+                    if (step == 0) {
+                        if constexpr (std::is_same_v<Y, int8_t>) quantize_row_s8(x + base, y + base, *s, *z, q_.inner);
+                        else quantize_row_u8(x + base, y + base, *s, *z, q_.inner);
+                        continue;
+                    }
+                }
                 for (int64_t i = 0; i < q_.inner; ++i) {
                     float r;
                     if constexpr (P == Precision::Float64) {

@@ -1,5 +1,7 @@
 // QuantizeLinear / DequantizeLinear: rounding, saturation and the checks the conformance suite does not reach
 // (old-opset limits, scale and zero-point shapes).
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -17,6 +19,37 @@ TEST(QuantizeLinear, RoundsHalfToEvenAndSaturates) {
     // x / 0.5: 0.5, 1.5, 2.5, -0.5, -1.5, 1000, -1000, NaN-free 0.
     const auto out = run_bytes(*m, {to_bytes<float>({0.25f, 0.75f, 1.25f, -0.25f, -0.75f, 500.0f, -500.0f, 0.0f})});
     EXPECT_EQ(from_bytes<int8_t>(out[0]), (std::vector<int8_t>{1, 3, 3, 1, -1, 127, -128, 1}));
+}
+
+// Long enough for the vectorized row (per-tensor float32): ties, NaN, infinities and huge values, int8 and uint8.
+TEST(QuantizeLinear, VectorizedRowsRoundHalfToEvenAndSaturate) {
+    std::vector<float> x;
+    for (int k = -300; k < 300; ++k) x.push_back((static_cast<float>(k) + 0.5f) * 0.25f);  // exact ties of x / 0.25
+    for (float v : random_floats(203, 81, -40.0f, 40.0f)) x.push_back(v);
+    for (float v : {NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 0.0f, -0.0f}) x.push_back(v);
+    const auto expect = [&](float lo, float hi, float zp) {
+        std::vector<float> want;
+        for (float v : x) {
+            const float q = v == v ? std::nearbyint(v / 0.25f) + zp : zp;  // NaN quantizes to the zero point
+            want.push_back(std::min(hi, std::max(lo, q)));
+        }
+        return want;
+    };
+    const auto dims = std::vector<int64_t>{static_cast<int64_t>(x.size())};
+    {
+        ModelBuilder mb(13);
+        mb.input("x", DT::Float, dims).initializer<float>("s", DT::Float, {}, {0.25f});
+        mb.initializer<int8_t>("z", DT::Int8, {}, {-3}).node("QuantizeLinear", {"x", "s", "z"}, {"y"}).output("y");
+        const auto got = from_bytes<int8_t>(run_bytes(*compile(mb), {to_bytes(x)})[0]);
+        EXPECT_EQ(std::vector<float>(got.begin(), got.end()), expect(-128.0f, 127.0f, -3.0f));
+    }
+    {
+        ModelBuilder mb(13);
+        mb.input("x", DT::Float, dims).initializer<float>("s", DT::Float, {}, {0.25f});
+        mb.initializer<uint8_t>("z", DT::Uint8, {}, {131}).node("QuantizeLinear", {"x", "s", "z"}, {"y"}).output("y");
+        const auto got = from_bytes<uint8_t>(run_bytes(*compile(mb), {to_bytes(x)})[0]);
+        EXPECT_EQ(std::vector<float>(got.begin(), got.end()), expect(0.0f, 255.0f, 131.0f));
+    }
 }
 
 TEST(QuantizeLinear, DefaultsToUint8WithoutZeroPoint) {

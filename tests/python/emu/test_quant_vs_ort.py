@@ -170,6 +170,57 @@ def test_integer_kernels_stay_exact_when_onednn_is_limited_to_avx2(emu_library_p
 
 
 
+def qdq_residual_chain_model(h: int, w: int):
+    """Q(x) -> conv a 3x3 -> [conv b 1x1 -> depthwise conv c 3x3 -> conv d 1x1] + a (QDQ Add) -> DQ: int8
+    activations that the emulator keeps channels-last between its fused integer steps."""
+    rng = np.random.default_rng(8)
+    inits = [init("xs", np.float32(1.0 / 64)), init("xz", np.int8(-2))]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"])]
+
+    def conv(src, src_scale, out, c_in, c_out, k, group, out_scale, out_zp):
+        wf = rng.normal(0, 1.0 / np.sqrt(c_in // group * k * k), size=(c_out, c_in // group, k, k)).astype(np.float32)
+        ws = (np.abs(wf).reshape(c_out, -1).max(axis=1) / 127).astype(np.float32)
+        wq = np.clip(np.round(wf / ws[:, None, None, None]), -127, 127).astype(np.int8)
+        inits.extend([init(f"{out}_w", wq), init(f"{out}_ws", ws), init(f"{out}_wz", np.zeros(c_out, np.int8)),
+                      init(f"{out}_b", rng.integers(-3000, 3000, size=c_out, dtype=np.int32)),
+                      init(f"{out}_bs", (src_scale * ws).astype(np.float32)),
+                      init(f"{out}_bz", np.zeros(c_out, np.int32)),
+                      init(f"{out}_s", np.float32(out_scale)), init(f"{out}_z", np.int8(out_zp))])
+        src_s, src_z = {"xq": ("xs", "xz")}.get(src, (f"{src}_s", f"{src}_z"))
+        nodes.extend([
+            helper.make_node("DequantizeLinear", [src, src_s, src_z], [f"{src}_to_{out}"]),
+            helper.make_node("DequantizeLinear", [f"{out}_w", f"{out}_ws", f"{out}_wz"], [f"{out}_wd"], axis=0),
+            helper.make_node("DequantizeLinear", [f"{out}_b", f"{out}_bs", f"{out}_bz"], [f"{out}_bd"], axis=0),
+            helper.make_node("Conv", [f"{src}_to_{out}", f"{out}_wd", f"{out}_bd"], [f"{out}_f"], name=out,
+                             kernel_shape=[k, k], pads=[k // 2] * 4, group=group),
+            helper.make_node("QuantizeLinear", [f"{out}_f", f"{out}_s", f"{out}_z"], [out])])
+
+    conv("xq", 1.0 / 64, "a", 16, 16, 3, 1, 0.03, 3)
+    conv("a", 0.03, "b", 16, 64, 1, 1, 0.025, -4)
+    conv("b", 0.025, "c", 64, 64, 3, 64, 0.02, 1)
+    conv("c", 0.02, "d", 64, 16, 1, 1, 0.027, -1)
+    inits += [init("sum_s", np.float32(0.041)), init("sum_z", np.int8(2))]  # no tie-prone scale ratios
+    nodes += [helper.make_node("DequantizeLinear", ["d", "d_s", "d_z"], ["d_f2"]),
+              helper.make_node("DequantizeLinear", ["a", "a_s", "a_z"], ["a_f2"]),
+              helper.make_node("Add", ["d_f2", "a_f2"], ["sum_f"], name="residual"),
+              helper.make_node("QuantizeLinear", ["sum_f", "sum_s", "sum_z"], ["sum"]),
+              helper.make_node("DequantizeLinear", ["sum", "sum_s", "sum_z"], ["y"])]
+    return make_model(nodes, [vi("x", TensorProto.FLOAT, [1, 16, h, w])], [vi("y", TensorProto.FLOAT, [1, 16, h, w])],
+                      inits, metadata=EXACT)
+
+
+@pytest.mark.parametrize("h,w", [(20, 24), (64, 72)])
+def test_channels_last_integer_chain_matches_onnxruntime_exactly(emu, h, w):
+    """QLinearConv 3x3 / 1x1 / depthwise and a residual QLinearAdd with int8 tensors kept channels-last between
+    them (with VNNI; 64x72 also runs the 1x1 convs in slabs): the same bits as onnxruntime."""
+    model = qdq_residual_chain_model(h, w)
+    x = np.random.default_rng(14).uniform(-2, 2, size=(1, 16, h, w)).astype(np.float32)
+    want = run_ort(model, {"x": x})[0]
+    got = emu.open(to_bytes(model)).infer(x)[0].reshape(want.shape)
+    assert np.unique(want).size > 50  # not saturated to a few levels
+    np.testing.assert_array_equal(got, want)
+
+
 def qdq_binary_model(op: str, dtype, a_shape, b_shape, quantized_inputs: bool):
     """DQ(a), DQ(b) -> Add / Mul (numpy broadcasting) -> Q: the emulator fuses it into QLinearAdd / QLinearMul,
     onnxruntime into its contrib ops of those names. With `quantized_inputs` a and b are 8-bit graph inputs, else

@@ -1,0 +1,123 @@
+#include "kernels/quant/requantize_rows.hpp"
+
+#include <algorithm>
+
+#include "kernels/quant/integer_output.hpp"
+
+namespace ezemu::kernels::quant {
+
+namespace {
+
+// The portable loops: they vectorize (write_products is branch-free), so they are cloned per ISA.
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_u8(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, uint8_t* y, int64_t rows,
+    int64_t channels) {
+    write_products<uint8_t>(acc, bias, multiplier, y_zp, y, rows, channels);
+}
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_s8(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int8_t* y, int64_t rows,
+    int64_t channels) {
+    write_products<int8_t>(acc, bias, multiplier, y_zp, y, rows, channels);
+}
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_s32(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, int32_t* y, int64_t rows,
+    int64_t channels) {
+    write_products<int32_t>(acc, bias, multiplier, y_zp, y, rows, channels);
+}
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void write_rows_f32(
+    const int32_t* acc, const int32_t* bias, const float* multiplier, int32_t y_zp, float* y, int64_t rows,
+    int64_t channels) {
+    write_products<float>(acc, bias, multiplier, y_zp, y, rows, channels);
+}
+
+#if defined(__x86_64__)
+// product_output() on 16 channels at a time: the sum wraps as int32, float(sum) * multiplier is one float32
+// multiplication, then round_saturate_avx512.
+template <class Q>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void write_rows_avx512(const int32_t* acc,
+                                                                             const int32_t* bias,
+                                                                             const float* multiplier, int32_t y_zp,
+                                                                             Q* y, int64_t rows, int64_t channels) {
+    const __m512i zp = _mm512_set1_epi32(y_zp);
+    for (int64_t r = 0; r < rows; ++r) {
+        const int32_t* a = acc + r * channels;
+        Q* out = y + r * channels;
+        for (int64_t c = 0; c < channels; c += 16) {
+            const __mmask16 m = lanes(channels - c);
+            __m512i sum = _mm512_maskz_loadu_epi32(m, a + c);
+            if (bias) sum = _mm512_add_epi32(sum, _mm512_maskz_loadu_epi32(m, bias + c));
+            const __m512 scale = _mm512_maskz_loadu_ps(m, multiplier + c);
+            const __m512 v = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, sum), scale);
+            _mm512_mask_cvtepi32_storeu_epi8(out + c, m, round_saturate_avx512<Q>(v, zp));
+        }
+    }
+}
+#endif
+
+}  // namespace
+
+bool has_avx512_core() {
+#if defined(__x86_64__)
+    static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512vl");
+    return yes;
+#else
+    return false;
+#endif
+}
+
+namespace {
+
+// Splits the rows into one block per thread when the output is large enough to pay for the fork.
+template <class F>
+void for_row_blocks(int64_t rows, int64_t channels, int threads, F&& write) {
+    constexpr int64_t kMinElementsPerThread = 16384;
+    const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(threads, rows * channels / kMinElementsPerThread));
+    if (blocks == 1) return write(int64_t{0}, rows);
+    const int64_t per = (rows + blocks - 1) / blocks;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(static_cast<int>(blocks)) schedule(static)
+#endif
+    for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t r0 = std::min(rows, b * per);
+        write(r0, std::min(rows, r0 + per) - r0);
+    }
+}
+
+}  // namespace
+
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, uint8_t* y, int64_t rows,
+                int64_t channels, int threads) {
+    for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {
+        const int32_t* a = acc + r0 * channels;
+#if defined(__x86_64__)
+        if (has_avx512_core()) return write_rows_avx512<uint8_t>(a, bias, m, zp, y + r0 * channels, n, channels);
+#endif
+        write_rows_u8(a, bias, m, zp, y + r0 * channels, n, channels);
+    });
+}
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int8_t* y, int64_t rows,
+                int64_t channels, int threads) {
+    for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {
+        const int32_t* a = acc + r0 * channels;
+#if defined(__x86_64__)
+        if (has_avx512_core()) return write_rows_avx512<int8_t>(a, bias, m, zp, y + r0 * channels, n, channels);
+#endif
+        write_rows_s8(a, bias, m, zp, y + r0 * channels, n, channels);
+    });
+}
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int32_t* y, int64_t rows,
+                int64_t channels, int threads) {
+    for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {
+        write_rows_s32(acc + r0 * channels, bias, m, zp, y + r0 * channels, n, channels);
+    });
+}
+
+void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, float* y, int64_t rows,
+                int64_t channels, int threads) {
+    for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {
+        write_rows_f32(acc + r0 * channels, bias, m, zp, y + r0 * channels, n, channels);
+    });
+}
+
+}  // namespace ezemu::kernels::quant
