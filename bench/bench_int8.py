@@ -92,12 +92,9 @@ def measure(engine: str, model: Path, threads: int, runs: int, warmup: int, env:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
-    if len(sys.argv) == 7 and sys.argv[1] == "--child":
-        _, _, engine, model, threads, runs, warmup = sys.argv
-        child(engine, model, int(threads), int(runs), int(warmup))
-        return 0
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_arguments(doc: str) -> argparse.Namespace:
+    """The command line both int8 benches take: --threads, --runs, --warmup and --out (created)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
@@ -105,6 +102,15 @@ def main() -> int:
                         default=Path(os.environ.get("EZRKNN_BUILD_DIR", "build/release")) / "models" / "bench_int8")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def main() -> int:
+    if len(sys.argv) == 7 and sys.argv[1] == "--child":
+        _, _, engine, model, threads, runs, warmup = sys.argv
+        child(engine, model, int(threads), int(runs), int(warmup))
+        return 0
+    args = parse_arguments(__doc__)
     print(f"{'model':<20} {'thr':>3} {'emu ms':>9} {'exact ms':>9} {'ort ms':>9} {'emu/ort':>8} {'exact/ort':>9}")
     for name, path in quantized_models(args.out).items():
         for threads in args.threads:

@@ -11,9 +11,7 @@ latencies and the ratio tables/float.
 """
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -23,7 +21,7 @@ REPO = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO.parent / "tools"))
 
-from bench_int8 import measure  # noqa: E402
+from bench_int8 import measure, parse_arguments  # noqa: E402
 
 # emu/kernels/quant/code_table.cpp: is_tabulated_activation, runs_on_codes; and Concat, Split
 TABLE_OPS = {"Clip", "Elu", "HardSigmoid", "HardSwish", "LeakyRelu", "Mish", "Pow", "Relu", "Sigmoid", "Softplus",
@@ -95,14 +93,7 @@ def without_tables(model_path: Path, out: Path) -> tuple[Path, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--out", type=Path,
-                        default=Path(os.environ.get("EZRKNN_BUILD_DIR", "build/release")) / "models" / "bench_int8")
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = parse_arguments(__doc__)
     fused = quantized_yolo(args.out)
     unfused, patterns = without_tables(fused, args.out)
     print(f"yolo_like int8: {patterns} table patterns (activations, MaxPool, Concat, movement ops)")

@@ -84,27 +84,30 @@ void for_row_blocks(int64_t rows, int64_t channels, int threads, F&& write) {
     }
 }
 
+
+// The 8-bit outputs: the AVX-512 loop where the CPU has it, else `portable` (cloned per ISA).
+template <class Q>
+void write_rows_8bit(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, Q* y, int64_t rows,
+                     int64_t channels, int threads,
+                     void (*portable)(const int32_t*, const int32_t*, const float*, int32_t, Q*, int64_t, int64_t)) {
+    for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {
+        const int32_t* a = acc + r0 * channels;
+#if defined(__x86_64__)
+        if (has_avx512_core()) return write_rows_avx512<Q>(a, bias, m, zp, y + r0 * channels, n, channels);
+#endif
+        portable(a, bias, m, zp, y + r0 * channels, n, channels);
+    });
+}
+
 }  // namespace
 
 void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, uint8_t* y, int64_t rows,
                 int64_t channels, int threads) {
-    for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {
-        const int32_t* a = acc + r0 * channels;
-#if defined(__x86_64__)
-        if (has_avx512_core()) return write_rows_avx512<uint8_t>(a, bias, m, zp, y + r0 * channels, n, channels);
-#endif
-        write_rows_u8(a, bias, m, zp, y + r0 * channels, n, channels);
-    });
+    write_rows_8bit<uint8_t>(acc, bias, m, zp, y, rows, channels, threads, write_rows_u8);
 }
 void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int8_t* y, int64_t rows,
                 int64_t channels, int threads) {
-    for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {
-        const int32_t* a = acc + r0 * channels;
-#if defined(__x86_64__)
-        if (has_avx512_core()) return write_rows_avx512<int8_t>(a, bias, m, zp, y + r0 * channels, n, channels);
-#endif
-        write_rows_s8(a, bias, m, zp, y + r0 * channels, n, channels);
-    });
+    write_rows_8bit<int8_t>(acc, bias, m, zp, y, rows, channels, threads, write_rows_s8);
 }
 void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, int32_t* y, int64_t rows,
                 int64_t channels, int threads) {
@@ -112,7 +115,6 @@ void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t
         write_rows_s32(acc + r0 * channels, bias, m, zp, y + r0 * channels, n, channels);
     });
 }
-
 void write_rows(const int32_t* acc, const int32_t* bias, const float* m, int32_t zp, float* y, int64_t rows,
                 int64_t channels, int threads) {
     for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {

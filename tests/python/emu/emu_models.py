@@ -15,6 +15,21 @@ OPSET = 13
 IR_VERSION = 8
 
 
+def init(name, array) -> onnx.TensorProto:
+    """An initializer holding `array` (numpy's dtype decides the tensor type)."""
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def run_ort(model: onnx.ModelProto, feeds):
+    """onnxruntime's CPU outputs for `model` on one intra-op thread: the reference the integer kernels are held to."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
+
+
 def make_model(nodes, inputs, outputs, initializers=(), metadata=None, name="graph", check=True,
                extra_opsets=()) -> onnx.ModelProto:
     graph = helper.make_graph(nodes, name, inputs, outputs, list(initializers))

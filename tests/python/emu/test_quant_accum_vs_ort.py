@@ -6,26 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 import rknn_ctypes as R
-from emu_models import make_model, to_bytes, vi
+from emu_models import init, make_model, run_ort, to_bytes, vi
 
 ort = pytest.importorskip("onnxruntime")
 
 EXACT = {"rknn.exact_fp32": "1"}
 TYPES = {np.int8: TensorProto.INT8, np.uint8: TensorProto.UINT8}
-
-
-def run_ort(model, feeds):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    return sess.run(None, feeds)
-
-
-def init(name, array):
-    return numpy_helper.from_array(np.asarray(array), name)
 
 
 def perf_text(emu, model, *inputs):

@@ -8,20 +8,13 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import rknn_ctypes as R
-from emu_models import make_model, to_bytes, vi
+from emu_models import make_model, run_ort, to_bytes, vi
 from emu_session import RknnCallError
 
 ort = pytest.importorskip("onnxruntime")
 
 OPSET = 18  # HardSwish (14) and Mish (18) included; Clip takes its bounds as inputs
 EXACT = {"rknn.exact_fp32": "1"}
-
-
-def run_ort(model, feeds):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    return sess.run(None, feeds)
 
 
 def tensor_type(dtype):

@@ -4,26 +4,14 @@ expectation; docs/emulator.md lists where the two may differ."""
 from __future__ import annotations
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
-from emu_models import make_model, to_bytes, vi
+from emu_models import init, make_model, run_ort, to_bytes, vi
 
 ort = pytest.importorskip("onnxruntime")
 
 EXACT = {"rknn.exact_fp32": "1"}
-
-
-def run_ort(model, feeds):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    return sess.run(None, feeds)
-
-
-def init(name, array):
-    return numpy_helper.from_array(np.asarray(array), name)
 
 
 def qoperator_conv_model():
