@@ -28,27 +28,34 @@ sys.path.insert(0, str(REPO / "tools"))
 sys.path.insert(0, str(REPO / "tests" / "python" / "emu"))
 
 
-def quantized_models(out: Path) -> dict[str, Path]:
-    from model_zoo import build_mobilenetv2, build_resnet18
+def quantize(float_path: Path, path: Path, samples: int) -> dict:
+    """Quantizes a float model with the preparation helper (per-channel int8 weights, int8 activations, min/max on
+    `samples` random inputs) into `path`; returns the helper's accuracy report."""
     import onnx
 
     spec = importlib.util.spec_from_file_location(
         "ezrknn_model_prep_bench", REPO / "python" / "ztu_somemodelruntime_ez_rknn_async" / "model_prep.py")
     prep = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(prep)
+    shape = [d.dim_value for d in onnx.load(str(float_path)).graph.input[0].type.tensor_type.shape.dim]
+    rng = np.random.default_rng(1)
+    rknn = prep.RKNN()
+    rknn.config(quantized_dtype="w8a8", quantized_method="channel")
+    rknn.load_onnx(float_path)
+    rknn.build(do_quantization=True, dataset=[rng.random(shape, dtype=np.float32) for _ in range(samples)])
+    rknn.export_rknn(path)
+    return rknn.accuracy_report()
+
+
+def quantized_models(out: Path) -> dict[str, Path]:
+    from model_zoo import build_mobilenetv2, build_resnet18
+
     models = {}
     for name, build in [("resnet18_like", build_resnet18), ("mobilenetv2_like", build_mobilenetv2)]:
         path = out / f"{name}_int8.rknn"
         if not path.exists():
-            float_path = build(out / f"{name}.onnx")
-            shape = [d.dim_value for d in onnx.load(str(float_path)).graph.input[0].type.tensor_type.shape.dim]
-            rng = np.random.default_rng(1)
-            rknn = prep.RKNN()
-            rknn.config(quantized_dtype="w8a8", quantized_method="channel")
-            rknn.load_onnx(float_path)
-            rknn.build(do_quantization=True, dataset=[rng.random(shape, dtype=np.float32) for _ in range(16)])
-            rknn.export_rknn(path)
-            print(f"{name}: quantized, cosine vs float {rknn.accuracy_report()}", file=sys.stderr)
+            report = quantize(build(out / f"{name}.onnx"), path, samples=16)
+            print(f"{name}: quantized, cosine vs float {report}", file=sys.stderr)
         models[name] = path
     return models
 

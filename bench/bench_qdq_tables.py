@@ -11,17 +11,15 @@ latencies and the ratio tables/float.
 """
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
-import numpy as np
 
 REPO = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO.parent / "tools"))
 
-from bench_int8 import measure, parse_arguments  # noqa: E402
+from bench_int8 import measure, parse_arguments, quantize  # noqa: E402
 
 # emu/kernels/quant/code_table.cpp: is_tabulated_activation, runs_on_codes; and Concat, Split
 TABLE_OPS = {"Clip", "Elu", "HardSigmoid", "HardSwish", "LeakyRelu", "Mish", "Pow", "Relu", "Sigmoid", "Softplus",
@@ -30,24 +28,11 @@ TABLE_OPS = {"Clip", "Elu", "HardSigmoid", "HardSwish", "LeakyRelu", "Mish", "Po
 
 
 def quantized_yolo(out: Path) -> Path:
-    import onnx
     from model_zoo import build_yolo_like
 
     path = out / "yolo_like_int8.rknn"
-    if path.exists():
-        return path
-    spec = importlib.util.spec_from_file_location(
-        "ezrknn_model_prep_bench", REPO.parent / "python" / "ztu_somemodelruntime_ez_rknn_async" / "model_prep.py")
-    prep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(prep)
-    float_path = build_yolo_like(out / "yolo_like.onnx")
-    shape = [d.dim_value for d in onnx.load(str(float_path)).graph.input[0].type.tensor_type.shape.dim]
-    rng = np.random.default_rng(1)
-    rknn = prep.RKNN()
-    rknn.config(quantized_dtype="w8a8", quantized_method="channel")
-    rknn.load_onnx(float_path)
-    rknn.build(do_quantization=True, dataset=[rng.random(shape, dtype=np.float32) for _ in range(8)])
-    rknn.export_rknn(path)
+    if not path.exists():
+        quantize(build_yolo_like(out / "yolo_like.onnx"), path, samples=8)
     return path
 
 
