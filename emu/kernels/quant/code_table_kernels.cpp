@@ -107,13 +107,17 @@ private:
     size_t op_inputs_;
 };
 
+// One input of a Concat or output of a Split: its element count and, unless its parameters equal the other side's,
+// the DQ -> Q table between them.
+struct CodePart {
+    std::optional<CodeTable> table;
+    int64_t count = 0;
+};
+
 // Concat of the codes, the inputs with a table requantized into scratch first.
 class ConcatCodesKernel final : public Kernel {
 public:
-    struct Part {
-        std::optional<CodeTable> table;
-        int64_t count = 0;
-    };
+    using Part = CodePart;
     ConcatCodesKernel(std::unique_ptr<Kernel> concat, std::vector<Part> parts)
         : concat_(std::move(concat)), parts_(std::move(parts)) {}
 
@@ -150,10 +154,7 @@ private:
 // Split of the codes into the outputs, then each output's table if it has one.
 class SplitCodesKernel final : public Kernel {
 public:
-    struct Part {
-        std::optional<CodeTable> table;
-        int64_t count = 0;
-    };
+    using Part = CodePart;
     SplitCodesKernel(std::unique_ptr<Kernel> split, std::vector<Part> parts)
         : split_(std::move(split)), parts_(std::move(parts)) {}
     size_t scratch_bytes() const override { return split_->scratch_bytes(); }
