@@ -247,10 +247,10 @@ struct PyIoBinding {
         }
         OrtValue v{std::nullopt, value};
         const Session& session = binding->backend()->session();
-        if (session.dynamic_shapes()) {
-            py::array a = py::array::ensure(arr);
+        // Not an array: update_inplace below says so.
+        if (py::array a = py::array::ensure(arr); a && session.dynamic_shapes()) {
             const std::vector<int64_t> got(a.shape(), a.shape() + a.ndim());
-            if (a && got != value->shape()) {
+            if (got != value->shape()) {
                 throw_invalid_argument("input '" + name + "' of this dynamic-shape model takes " +
                                        shape_to_string(value->shape()) + " in an io binding, got " +
                                        shape_to_string(got) + ": io binding serves the model's first shape set; "

@@ -366,4 +366,6 @@ def test_dynamic_model_binds_at_its_first_shape_set(ez, open_session, shape_sets
                                                  r"an io binding, got \[1, 3, 8, 6\]: io binding serves the model's "
                                                  r"first shape set; run\(\) serves every set"):
         binding.bind_cpu_input("x", big)
+    with pytest.raises(ez.InvalidArgument):
+        binding.bind_cpu_input("x", object())  # not an array: refused, not a crash
     assert "E RKNN" not in capfd.readouterr().err  # no refused NATIVE_* queries on the way
