@@ -14,8 +14,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-# toolkit2's quantized_dtype names -> activation type of the QDQ model (weights are always int8).
-QUANTIZED_DTYPES = {"w8a8": "int8", "asymmetric_quantized-8": "int8", "w8a8_uint8": "uint8"}
+# toolkit2's quantized_dtype names -> (weight type, activation type) of the QDQ model.
+QUANTIZED_DTYPES = {"w8a8": ("int8", "int8"), "asymmetric_quantized-8": ("int8", "int8"),
+                    "w8a8_uint8": ("int8", "uint8"), "w16a16i": ("int16", "int16")}
+# 16-bit Q/DQ nodes belong to the default domain from opset 21 on.
+SIXTEEN_BIT_OPSET = 21
 QUANTIZED_ALGORITHMS = ("normal", "mmse", "kl_divergence")  # min/max, least squared error, least KL divergence
 QUANTIZED_METHODS = ("channel", "layer")
 
@@ -136,20 +139,23 @@ def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: st
         def get_next(self):
             return next(self._it, None)
 
-    activation = QuantType.QInt8 if QUANTIZED_DTYPES[quantized_dtype] == "int8" else QuantType.QUInt8
-    model = _constants_as_initializers(_at_least_opset_13(model))
+    types = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8, "int16": QuantType.QInt16}
+    weight_name, activation_name = QUANTIZED_DTYPES[quantized_dtype]
+    sixteen_bit = activation_name == "int16"
+    model = _constants_as_initializers(_at_least_opset(model, SIXTEEN_BIT_OPSET if sixteen_bit else 13))
     if fold is not None:
         model = fold(model)
-    overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}]
-                 for name, (lo, hi) in (ranges(model, feeds) if ranges is not None else {}).items()}
+    # The range searches weigh rounding against clipping for 256 levels; 65,536 levels leave nothing worth clipping.
+    searched = ranges(model, feeds) if ranges is not None and not sixteen_bit else {}
+    overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}] for name, (lo, hi) in searched.items()}
     with tempfile.TemporaryDirectory(prefix="ezrknn-quant-") as tmp:
         src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "qdq.onnx")
         onnx.save(model, src)
-        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, activation_type=activation,
-                        weight_type=QuantType.QInt8, per_channel=per_channel, reduce_range=False,
+        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, activation_type=types[activation_name],
+                        weight_type=types[weight_name], per_channel=per_channel, reduce_range=False,
                         calibrate_method=CalibrationMethod.MinMax,
                         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
-                                       "TensorQuantOverrides": overrides})
+                                       "TensorQuantOverrides": overrides, "UseQDQContribOps": False})
         return onnx.load(dst)
 
 
@@ -178,20 +184,21 @@ def _constants_as_initializers(model: Any) -> Any:
     return out
 
 
-def _at_least_opset_13(model: Any) -> Any:
-    """The model converted to opset 13 when it imports an older one: per-channel weights need DequantizeLinear's
-    ``axis`` (opset 13), and the quantizer writes it whatever the model's opset (PP-OCR's models are opset 11/12),
-    which gives a model that onnxruntime and the emulator refuse or misread."""
+def _at_least_opset(model: Any, wanted: int) -> Any:
+    """The model converted to opset `wanted` when it imports an older one: per-channel weights need
+    DequantizeLinear's ``axis`` (opset 13), and the quantizer writes it whatever the model's opset (PP-OCR's models
+    are opset 11/12), which gives a model that onnxruntime and the emulator refuse or misread; 16-bit Q/DQ nodes
+    need opset 21."""
     from onnx import version_converter
 
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
-    if opset >= 13:
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), wanted)
+    if opset >= wanted:
         return model
     try:
-        return version_converter.convert_version(model, 13)
+        return version_converter.convert_version(model, wanted)
     except Exception as e:  # noqa: BLE001 - the converter raises several types
-        raise ValueError(f"quantization needs opset 13 or later; converting the model from opset {opset} failed: "
-                         f"{e}") from e
+        raise ValueError(f"quantization needs opset {wanted} or later; converting the model from opset {opset} "
+                         f"failed: {e}") from e
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

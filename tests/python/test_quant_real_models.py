@@ -87,13 +87,14 @@ def with_input_dims(model, dims):
     return model
 
 
-def quantized_cosines(ez, float_model, make_input, tmp_path: Path, tests: int = 6, algorithm: str = "mmse") -> list:
+def quantized_cosines(ez, float_model, make_input, tmp_path: Path, tests: int = 6, algorithm: str = "mmse",
+                      dtype: str = "w8a8") -> list:
     """Quantizes `float_model` (per-channel int8 weights, int8 activations, `algorithm`'s ranges) from CALIBRATION
     inputs, runs the result on the emulator and returns the cosine of each held-out input's output against the float
     model's."""
     prep = _prep()
     rknn = prep.RKNN()
-    rknn.config(quantized_dtype="w8a8", quantized_method="channel", quantized_algorithm=algorithm)
+    rknn.config(quantized_dtype=dtype, quantized_method="channel", quantized_algorithm=algorithm)
     rknn.load_onnx(float_model)
     assert rknn.build(do_quantization=True, dataset=[make_input(seed) for seed in range(CALIBRATION)]) == 0
     path = tmp_path / "quantized.rknn"
@@ -132,6 +133,19 @@ def test_ppocr_cls_quantized_keeps_cosine_098(ez, ppocr_dir, tmp_path):
 
     cosines = quantized_cosines(ez, model, line, tmp_path)
     print("PP-OCR cls int8 vs float, cosine per input:", [round(c, 4) for c in cosines])
+    assert min(cosines) >= 0.98, cosines
+
+
+def test_ppocr_cls_w16a16i_keeps_cosine_098_on_the_lines_int8_misses(ez, ppocr_dir, tmp_path):
+    """int8 leaves some cls lines below 0.98 (docs/emulator.md: 0.90 on held-out seed 1023); toolkit2's w16a16i
+    (int16 weights and activations, run by the emulator's 16-bit Q/DQ) keeps every one of 24 held-out lines."""
+    model = onnx.load(str(ppocr_dir / "cls.onnx"))
+
+    def line(seed):
+        return ocr_input(text_page(seed)[40:140, :560], 48, 192)
+
+    cosines = quantized_cosines(ez, model, line, tmp_path, tests=24, algorithm="normal", dtype="w16a16i")
+    print("PP-OCR cls w16a16i vs float, worst of 24:", round(min(cosines), 4))
     assert min(cosines) >= 0.98, cosines
 
 

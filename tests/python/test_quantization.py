@@ -100,12 +100,31 @@ def test_per_channel_and_per_layer_weights(model_path):
 
 
 @pytest.mark.parametrize("dtype, zp_type", [("w8a8", np.int8), ("asymmetric_quantized-8", np.int8),
-                                            ("w8a8_uint8", np.uint8)])
+                                            ("w8a8_uint8", np.uint8), ("w16a16i", np.int16)])
 def test_activation_dtype(model_path, dtype, zp_type):
     q = built(model_path, samples(), quantized_dtype=dtype)._built
     inits = {t.name: numpy_helper.to_array(t) for t in q.graph.initializer}
     first_q = next(n for n in q.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == "x")
     assert inits[first_q.input[2]].dtype == zp_type
+
+
+@pytest.mark.parametrize("algorithm", ["normal", "mmse"])
+def test_w16a16i_is_a_16_bit_model_in_the_default_domain(model_path, algorithm):
+    """toolkit2's w16a16i: int16 weights and activations. 16-bit Q/DQ nodes are default-domain from opset 21 on (no
+    com.microsoft contrib ops, which the NPU would not know); with 65,536 levels every algorithm keeps min/max."""
+    data = samples(6)
+    rknn = built(model_path, data, quantized_dtype="w16a16i", quantized_algorithm=algorithm)
+    q = rknn._built
+    assert [o.version for o in q.opset_import if o.domain in ("", "ai.onnx")] == [21]
+    assert {n.domain for n in q.graph.node} == {""}
+    inits = {t.name: numpy_helper.to_array(t) for t in q.graph.initializer}
+    weights = [inits[n.input[0]] for n in q.graph.node if n.op_type == "DequantizeLinear"
+               and n.input[0] in inits and inits[n.input[0]].ndim == 4]
+    assert len(weights) == 2 and all(w.dtype == np.int16 for w in weights)
+    first_q = next(n for n in q.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == "x")
+    span = max(float(x.max()) for x in data) - min(float(x.min()) for x in data)
+    assert float(inits[first_q.input[1]]) == pytest.approx(span / 65535, rel=1e-5)
+    assert min(rknn.accuracy_report().values()) > 0.99999  # 16 bits: next to float
 
 
 def test_dataset_txt_of_npy_files(model_path, tmp_path):
@@ -141,7 +160,7 @@ def test_cli_prepare_quantizes_from_a_dataset_txt(model_path, tmp_path):
 @pytest.mark.parametrize("args, text", [
     (["--quantized-algorithm", "mmse"], "--quantized-algorithm needs --dataset"),
     (["--dataset", "missing.txt"], "no such file"),
-    (["--dataset", "DATASET", "--quantized-dtype", "w16a16i"], "quantized_dtype 'w16a16i' is not supported"),
+    (["--dataset", "DATASET", "--quantized-dtype", "w4a16"], "quantized_dtype 'w4a16' is not supported"),
 ])
 def test_cli_prepare_bad_quantization_arguments(model_path, tmp_path, args, text):
     from test_model_prep import run_cli
@@ -282,7 +301,7 @@ def test_range_search_refuses_calibration_data_that_is_not_finite(model_path, al
 
 
 @pytest.mark.parametrize("option, value, error, text", [
-    ("quantized_dtype", "w16a16i", ValueError, "quantized_dtype 'w16a16i' is not supported"),
+    ("quantized_dtype", "w4a16", ValueError, "quantized_dtype 'w4a16' is not supported"),
     ("quantized_dtype", 8, TypeError, "quantized_dtype must be a str"),
     ("quantized_algorithm", "best", ValueError, "'best' is not one of normal"),
     ("quantized_method", "tensor", ValueError, "'tensor' is not one of channel, layer"),
