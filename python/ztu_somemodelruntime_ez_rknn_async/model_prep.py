@@ -435,8 +435,8 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
     quant.add_argument("--dataset", metavar="TXT",
                        help="quantize to int8, calibrating on this toolkit2-style dataset.txt: one sample per "
                             "line, the .npy file of each input separated by spaces")
-    quant.add_argument("--quantized-dtype", help="w8a8 (default: int8 activations), asymmetric_quantized-8 or "
-                                                 "w8a8_uint8 (uint8 activations)")
+    quant.add_argument("--quantized-dtype", help="w8a8 (default: int8 activations), asymmetric_quantized-8, "
+                                                 "w8a8_uint8 (uint8 activations) or w16a16i (int16)")
     quant.add_argument("--quantized-method", help="channel (default: per-channel weights) or layer")
     quant.add_argument("--quantized-algorithm", help="normal (default: min/max), mmse or kl_divergence")
 

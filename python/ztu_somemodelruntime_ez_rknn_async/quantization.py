@@ -4,7 +4,8 @@ accuracy report.
 The QDQ model is what onnxruntime's static quantizer writes (QuantizeLinear/DequantizeLinear pairs around Conv,
 Gemm, MatMul, Add, Mul, Concat, pooling ...), with min/max calibration on the given inputs: int8 weights (per tensor,
 or per output channel with ``quantized_method='channel'``) and int8 (``w8a8``, the NPU's) or uint8 activations. The
-emulator runs those patterns on integer kernels (docs/emulator.md, "Quantized models").
+emulator runs those patterns on integer kernels (docs/emulator.md, "Quantized models"). ``w16a16i`` writes int16
+weights and activations instead (opset-21 Q/DQ), which the emulator runs on its float path.
 """
 from __future__ import annotations
 
