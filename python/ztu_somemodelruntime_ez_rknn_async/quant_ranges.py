@@ -130,9 +130,10 @@ def _kl_range(hist: np.ndarray, lo: float, hi: float) -> Tuple[float, float]:
         return lo, hi
     width = (hi - lo) / bins
     hist = hist.copy()
-    zero = int((0.0 - lo) / width) if lo < 0.0 < hi else (0 if lo >= 0.0 else bins - 1)
-    neighbours = hist[max(zero - 1, 0):zero].tolist() + hist[zero + 1:zero + 2].tolist()
-    hist[zero] = np.mean(neighbours) if neighbours else hist[zero]
+    if lo <= 0.0 <= hi:  # the bin holding 0 counts as its neighbours do
+        zero = min(int((0.0 - lo) / width), bins - 1)
+        neighbours = hist[max(zero - 1, 0):zero].tolist() + hist[zero + 1:zero + 2].tolist()
+        hist[zero] = np.mean(neighbours) if neighbours else hist[zero]
     los, his = _candidate_ends(lo, hi, KL_SHRINK)
     best, best_range = float("inf"), (lo, hi)
     for a in los:
