@@ -67,7 +67,6 @@ std::unordered_set<std::string> plan_channels_last(const onnx::Graph& graph,
     return plan;
 }
 
-
 IntegerChannelsLastPlan plan_integer_channels_last(const onnx::Graph& graph,
                                                    const std::unordered_map<size_t, QdqPattern>& patterns) {
     const ReaderMap readers = find_readers(graph);

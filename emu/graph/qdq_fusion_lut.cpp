@@ -40,14 +40,20 @@ std::string only_output(const onnx::Node& op) {
     return op.outputs.empty() ? std::string() : op.outputs[0];
 }
 
+// True when a per-tensor Q/DQ scale (one float32) is positive and finite: dequantization is then increasing, which
+// the tables and the ops on codes need.
+bool positive_finite_scale(const onnx::Tensor& scale) {
+    float v;
+    std::memcpy(&v, scale.data(), sizeof v);
+    return std::isfinite(v) && v > 0.0f;
+}
+
 }  // namespace
 
 const onnx::Node* QdqFinder::table_dequantize(const std::string& tensor, DT dtype) const {
     const onnx::Node* dq = producer(tensor, "DequantizeLinear");
     if (!dq || dq->inputs.size() != 3 || !per_tensor(*dq, dtype) || !only_attributes(*dq, {"axis"})) return nullptr;
-    float scale;
-    std::memcpy(&scale, initializer(dq->inputs[1])->data(), sizeof scale);
-    return std::isfinite(scale) && scale > 0.0f ? dq : nullptr;
+    return positive_finite_scale(*initializer(dq->inputs[1])) ? dq : nullptr;
 }
 
 const onnx::Node* QdqFinder::table_quantize(const std::string& y, DT dtype, size_t& q_index) const {
@@ -56,9 +62,7 @@ const onnx::Node* QdqFinder::table_quantize(const std::string& y, DT dtype, size
     const onnx::Node* q = only_quantize_reader(y, q_index, activation);
     if (!q || activation != kNone || !per_tensor(*q, dtype) || !only_attributes(*q, {"axis", "saturate"}))
         return nullptr;
-    float scale;
-    std::memcpy(&scale, initializer(q->inputs[1])->data(), sizeof scale);
-    return std::isfinite(scale) && scale > 0.0f ? q : nullptr;
+    return positive_finite_scale(*initializer(q->inputs[1])) ? q : nullptr;
 }
 
 bool QdqFinder::match_table(const onnx::Node& op, QdqPattern& p) const {

@@ -20,13 +20,11 @@ constexpr int64_t kCodes = 256;
 // that its output 0 is `expect` [256], and runs it once into `out`.
 void run_stage(const KernelContext& ctx, const onnx::Node& node, const std::vector<const ValueDesc*>& inputs,
                DT expect, void* out, dnnl::stream& stream) {
-    const std::string label = ctx.label() + " (table stage " + node.op_type + ")";
-    const KernelEntry* entry = find_kernel(node.op_type, ctx.opset());
-    if (!entry) ctx.fail("has no " + node.op_type + " kernel at opset " + std::to_string(ctx.opset()));
-    KernelContext stage(node, label, ctx.opset(), inputs, ctx.options());
-    std::unique_ptr<Kernel> kernel = entry->factory(stage);
-    if (stage.outputs().size() != 1) ctx.fail(node.op_type + " must have one output in a table");
-    const ValueDesc& y = stage.outputs()[0];
+    std::vector<ValueDesc> outputs;
+    std::unique_ptr<Kernel> kernel =
+        make_node_kernel(ctx, node, ctx.label() + " (table stage " + node.op_type + ")", inputs, outputs);
+    if (outputs.size() != 1) ctx.fail(node.op_type + " must have one output in a table");
+    const ValueDesc& y = outputs[0];
     if (y.dtype != expect || y.shape != Shape{kCodes})
         ctx.fail(node.op_type + " gives " + onnx::data_type_name(y.dtype) + " " + shape_to_string(y.shape) +
                  " for the table's " + onnx::data_type_name(expect) + " [256]");
@@ -45,6 +43,16 @@ onnx::Node stage_node(const std::string& op_type, size_t inputs) {
 }
 
 }  // namespace
+
+std::unique_ptr<Kernel> make_node_kernel(const KernelContext& ctx, const onnx::Node& node, const std::string& label,
+                                         const std::vector<const ValueDesc*>& inputs, std::vector<ValueDesc>& outputs) {
+    const KernelEntry* entry = find_kernel(node.op_type, ctx.opset());
+    if (!entry) ctx.fail("has no " + node.op_type + " kernel at opset " + std::to_string(ctx.opset()));
+    KernelContext inner(node, label, ctx.opset(), inputs, ctx.options());
+    std::unique_ptr<Kernel> kernel = entry->factory(inner);
+    outputs = inner.outputs();
+    return kernel;
+}
 
 bool CodeTable::identity() const {
     for (size_t i = 0; i < code.size(); ++i)

@@ -7,6 +7,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -30,6 +32,12 @@ bool is_tabulated_activation(std::string_view op_type);
 // requantization: they move elements (Reshape, Transpose, Slice, nearest Resize, ...) or pick the largest (MaxPool,
 // dequantization being increasing). A QLinear<op> kernel runs them on the codes.
 bool runs_on_codes(std::string_view op_type);
+
+// The kernel of `node` on `inputs`, built as the graph would at ctx's opset and options and labelled `label`, with
+// its outputs in `outputs`: a stage of the unfused chain a table is built from, or the op a fused kernel runs on
+// the codes. Fails naming ctx's node when the op has no kernel.
+std::unique_ptr<Kernel> make_node_kernel(const KernelContext& ctx, const onnx::Node& node, const std::string& label,
+                                         const std::vector<const ValueDesc*>& inputs, std::vector<ValueDesc>& outputs);
 
 // The table of DequantizeLinear(x_scale, x_zero_point) -> `op` -> QuantizeLinear(y_scale, y_zero_point) over the
 // codes of `dtype`, the four parameters being inputs of `ctx` that hold one constant value each, the zero points of

@@ -54,11 +54,7 @@ InnerInputs inner_inputs(const KernelContext& ctx) {
 // Builds the kernel of `node` on `inputs` (8-bit codes) and returns it with its outputs, one per node output.
 std::unique_ptr<Kernel> make_inner(const KernelContext& ctx, const onnx::Node& node,
                                    const std::vector<const ValueDesc*>& inputs, std::vector<ValueDesc>& outputs) {
-    const KernelEntry* entry = find_kernel(node.op_type, ctx.opset());
-    if (!entry) ctx.fail("has no " + node.op_type + " kernel at opset " + std::to_string(ctx.opset()));
-    KernelContext inner(node, ctx.label(), ctx.opset(), inputs, ctx.options());
-    std::unique_ptr<Kernel> kernel = entry->factory(inner);
-    outputs = inner.outputs();
+    std::unique_ptr<Kernel> kernel = quant::make_node_kernel(ctx, node, ctx.label(), inputs, outputs);
     if (outputs.size() != node.outputs.size()) ctx.fail(node.op_type + " gives another number of outputs");
     for (const ValueDesc& y : outputs)  // the codes' type: the op only moves or compares them
         if (y.dtype != inputs.at(0)->dtype) ctx.fail(node.op_type + " gives " + onnx::data_type_name(y.dtype));
