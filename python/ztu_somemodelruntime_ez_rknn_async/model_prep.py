@@ -43,10 +43,12 @@ _INPUT_METADATA_KEYS = ("rknn.mean_values", "rknn.std_values", "rknn.dynamic_inp
 # toolkit2 options this helper knows but does not implement yet: any value other than None is refused.
 _NOT_IMPLEMENTED_OPTIONS = (
     "quant_img_RGB2BGR", "quantized_hybrid_level", "float_dtype", "optimization_level", "compress_weight", "inputs_yuv_fmt", "single_core_mode", "model_pruning", "op_target", "sparse_infer",
-    "enable_flash_attention", "auto_hybrid", "remove_reshape", "quantize_weight",
+    "enable_flash_attention", "remove_reshape", "quantize_weight", "auto_hybrid_euc_thresh",
 )
 _IMPLEMENTED_OPTIONS = ("custom_string", "target_platform", "remove_weight", "mean_values", "std_values",
-                        "dynamic_input", "quantized_dtype", "quantized_algorithm", "quantized_method")
+                        "dynamic_input", "quantized_dtype", "quantized_algorithm", "quantized_method",
+                        "auto_hybrid_cos_thresh")
+DEFAULT_AUTO_HYBRID_COS_THRESH = 0.98  # toolkit2's default
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -117,6 +119,14 @@ def _check_target_platform(value: Any) -> str:
     return name
 
 
+def _check_cos_thresh(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"auto_hybrid_cos_thresh must be a number, got {value!r}")
+    if not 0.0 < float(value) < 1.0:
+        raise ValueError(f"auto_hybrid_cos_thresh must lie between 0 and 1 (a cosine similarity), got {value!r}")
+    return float(value)
+
+
 def _check_bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{what} must be True or False, got {value!r}")
@@ -152,6 +162,7 @@ class RKNN:
         self._input_names: List[str] = []  # the order input_size_list, mean/std and dynamic_input follow
         self._built = None  # onnx.ModelProto after build()
         self._accuracy: Dict[str, float] = {}  # output -> lowest cosine vs the float model, after a quantized build
+        self._float_nodes: List[str] = []  # nodes auto_hybrid left in float (names in the quantizer's model)
 
     def _log(self, text: str) -> None:
         if self._verbose:
@@ -189,6 +200,14 @@ class RKNN:
                 checked[name] = _quantization().check_quantized_method(value)
             elif name in ("quantized_dtype", "quantized_algorithm", "quantized_method"):
                 pass
+            elif name == "auto_hybrid_cos_thresh":
+                if value is None:
+                    self._config.pop(name, None)
+                else:
+                    checked[name] = _check_cos_thresh(value)
+            elif name == "auto_hybrid":
+                raise TypeError("auto_hybrid is an option of build(), not config(): build(do_quantization=True, "
+                                "dataset=..., auto_hybrid=True); config() takes auto_hybrid_cos_thresh")
             elif name in _NOT_IMPLEMENTED_OPTIONS:
                 if value is not None:
                     raise NotImplementedError(f"config option {name} is not implemented yet by this model "
@@ -262,11 +281,15 @@ class RKNN:
 
     # --- build -------------------------------------------------------------------------------------------------
 
-    def build(self, do_quantization: bool = False, dataset: Any = None, **unsupported: Any) -> int:
+    def build(self, do_quantization: bool = False, dataset: Any = None, auto_hybrid: bool = False,
+              **unsupported: Any) -> int:
         """Applies the configuration to the loaded model. With ``do_quantization=True`` it quantizes to int8 (QDQ)
         from ``dataset``: a list of input arrays (or of per-input lists of arrays), or the path of a .txt file
         listing .npy files (one sample per line); then ``accuracy_report()`` gives each output's cosine
-        similarity against the float model on those inputs."""
+        similarity against the float model on those inputs. ``auto_hybrid=True`` then keeps the fewest nodes it
+        finds in float (float16 on the NPU) so that every output keeps ``config(auto_hybrid_cos_thresh=...)``
+        (default 0.98) on every calibration input (quant_hybrid.py; progress goes to stderr); ``hybrid_nodes()``
+        lists them."""
         onnx = _onnx()
         for name, value in unsupported.items():
             if name == "rknn_batch_size":
@@ -275,6 +298,9 @@ class RKNN:
             else:
                 raise TypeError(f"build() got an unknown option {name!r}")
         quantize = _check_bool(do_quantization, "do_quantization")
+        if _check_bool(auto_hybrid, "auto_hybrid") and not quantize:
+            raise ValueError("build(auto_hybrid=True) chooses float layers of a quantized model; it needs "
+                             "do_quantization=True and a dataset")
         if not quantize and dataset is not None:
             raise ValueError("build(dataset=...) is only used with do_quantization=True; leave dataset out")
         if quantize and dataset is None:
@@ -289,14 +315,24 @@ class RKNN:
                 _pin_shape(value_info, self._input_sizes[value_info.name])
         input_meta = self._input_metadata(model)
         self._accuracy = {}
+        self._float_nodes = []
         if quantize:
             q = _quantization()
             feeds = _prep_options().normalize_feeds(self._config, self._input_names, q.load_dataset(dataset, model))
             float_model = model
-            model = q.quantize(float_model, feeds, self._config.get("quantized_dtype", "w8a8"),
-                               self._config.get("quantized_method", "channel") == "channel",
-                               _sibling("quant_folding").fold_for_quantization,
-                               _activation_ranges(self._config.get("quantized_algorithm", "normal")))
+            quantizer = q.Quantizer(float_model, feeds, self._config.get("quantized_dtype", "w8a8"),
+                                    self._config.get("quantized_method", "channel") == "channel",
+                                    _sibling("quant_folding").fold_for_quantization,
+                                    _activation_ranges(self._config.get("quantized_algorithm", "normal")))
+            if auto_hybrid:
+                threshold = self._config.get("auto_hybrid_cos_thresh", DEFAULT_AUTO_HYBRID_COS_THRESH)
+                model, self._float_nodes, _ = _sibling("quant_hybrid").search(
+                    quantizer, float_model, feeds, threshold, q.cosine,
+                    lambda text: print(f"I auto_hybrid: {text}", file=sys.stderr, flush=True))
+                self._log(f"auto_hybrid kept {len(self._float_nodes)} of {len(quantizer.node_names())} nodes "
+                          f"in float")
+            else:
+                model = quantizer.qdq()
             self._accuracy = q.accuracy_report(float_model, model, feeds)
             for name, value in self._accuracy.items():
                 self._log(f"quantized output '{name}': cosine {value:.6f} vs float on {len(feeds)} input(s)")
@@ -331,6 +367,15 @@ class RKNN:
             raise ValueError("dynamic_input and remove_weight cannot be combined: the runtime refuses shared weights "
                              "for a dynamic-shape model")
         return _prep_options().input_metadata(options, self._input_names, graph_inputs)
+
+    def hybrid_nodes(self) -> List[str]:
+        """After build(..., auto_hybrid=True): the nodes the search left in float, in graph order (names of the
+        model as quantized: after the folds of quant_folding.py, unnamed nodes called ``<op_type>_<index>``);
+        empty when int8 alone kept the threshold."""
+        if not self._accuracy:
+            raise RuntimeError("hybrid_nodes(): no quantized build; call build(do_quantization=True, dataset=..., "
+                               "auto_hybrid=True)")
+        return list(self._float_nodes)
 
     def accuracy_report(self) -> Dict[str, float]:
         """After build(do_quantization=True): per output, the lowest cosine similarity between the quantized and
@@ -439,6 +484,11 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
                                                  "w8a8_uint8 (uint8 activations) or w16a16i (int16)")
     quant.add_argument("--quantized-method", help="channel (default: per-channel weights) or layer")
     quant.add_argument("--quantized-algorithm", help="normal (default: min/max), mmse or kl_divergence")
+    quant.add_argument("--auto-hybrid", action="store_true",
+                       help="keep the fewest layers found in float (float16 on the NPU) so that every output keeps "
+                            "the cosine threshold against the float model on every calibration input")
+    quant.add_argument("--auto-hybrid-cos-thresh", type=float, metavar="COS",
+                       help="the threshold of --auto-hybrid (default 0.98)")
 
 
 def run_prepare(args: argparse.Namespace) -> int:
@@ -466,18 +516,25 @@ def run_prepare(args: argparse.Namespace) -> int:
                 sizes.append([int(d) for d in text.split(",")])
             except ValueError:
                 raise ValueError(f"--input-size {text!r} must be comma-separated integers, e.g. 1,3,224,224")
-    for option in ("quantized_dtype", "quantized_method", "quantized_algorithm"):
+    for option in ("quantized_dtype", "quantized_method", "quantized_algorithm", "auto_hybrid_cos_thresh"):
         value = getattr(args, option, None)
         if value is not None:
             if args.dataset is None:
                 raise ValueError(f"--{option.replace('_', '-')} needs --dataset (the calibration inputs)")
             options[option] = value
+    if args.auto_hybrid and args.dataset is None:
+        raise ValueError("--auto-hybrid needs --dataset (the calibration inputs)")
+    if args.auto_hybrid_cos_thresh is not None and not args.auto_hybrid:
+        raise ValueError("--auto-hybrid-cos-thresh is the threshold of --auto-hybrid; give both")
     rknn = RKNN()
     rknn.config(**options)
     rknn.load_onnx(args.model, input_size_list=sizes)
     quantize = args.dataset is not None
-    rknn.build(do_quantization=quantize, dataset=args.dataset)
+    rknn.build(do_quantization=quantize, dataset=args.dataset, auto_hybrid=args.auto_hybrid)
     rknn.export_rknn(args.output)
+    if args.auto_hybrid:
+        nodes = rknn.hybrid_nodes()
+        print(f"auto hybrid: {len(nodes)} node(s) stay float" + (f": {', '.join(nodes)}" if nodes else ""))
     if quantize:
         for name, cosine in rknn.accuracy_report().items():
             print(f"output '{name}': cosine {cosine:.6f} against the float model (worst calibration input)")

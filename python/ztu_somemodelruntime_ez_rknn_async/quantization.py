@@ -119,45 +119,91 @@ def _read_dataset_file(path: str) -> List[List[np.ndarray]]:
     return samples
 
 
+class Quantizer:
+    """Writes QDQ models of one float model: the model is prepared (opset, Constant weights as initializers,
+    `fold`: quant_folding.fold_for_quantization, which merges the tensors the NPU never stores) and its activation
+    ranges are searched (`ranges`: quant_ranges.mmse_ranges or kl_ranges; min/max when None) once, so that
+    ``qdq(exclude)`` can be called again with other nodes left in float, as auto hybrid quantization does."""
+
+    def __init__(self, model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: str, per_channel: bool,
+                 fold: Optional[Callable[[Any], Any]] = None,
+                 ranges: Optional[Callable[[Any, list], dict]] = None) -> None:
+        weight_name, activation_name = QUANTIZED_DTYPES[quantized_dtype]
+        sixteen_bit = activation_name == "int16"
+        model = _constants_as_initializers(_at_least_opset(model, SIXTEEN_BIT_OPSET if sixteen_bit else 13))
+        if fold is not None:
+            model = fold(model)
+        self.model = _named_nodes(model)
+        self._feeds = feeds
+        self._types = (weight_name, activation_name)
+        self._per_channel = per_channel
+        # The range searches weigh rounding against clipping for 256 levels; 65,536 levels leave nothing worth
+        # clipping.
+        searched = ranges(self.model, feeds) if ranges is not None and not sixteen_bit else {}
+        self._overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}]
+                           for name, (lo, hi) in searched.items()}
+
+    def node_names(self) -> List[str]:
+        """Every node of the prepared model in graph order: the names ``qdq(exclude=...)`` takes."""
+        return [n.name for n in self.model.graph.node]
+
+    def qdq(self, exclude: Sequence[str] = ()) -> Any:
+        """The QDQ model, calibrated with min/max on the feeds (or the searched ranges); the nodes named in
+        `exclude` stay float (their inputs are dequantized, their outputs quantized again for int8 readers)."""
+        import onnx
+
+        try:
+            from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                                  quantize_static)
+        except ImportError as e:
+            raise ImportError("build(do_quantization=True) needs onnxruntime (its static quantizer writes the QDQ "
+                              "model): pip install onnxruntime") from e
+
+        feeds = self._feeds
+
+        class Reader(CalibrationDataReader):
+            def __init__(self):
+                self._it = iter(feeds)
+
+            def get_next(self):
+                return next(self._it, None)
+
+        types = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8, "int16": QuantType.QInt16}
+        with tempfile.TemporaryDirectory(prefix="ezrknn-quant-") as tmp:
+            src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "qdq.onnx")
+            onnx.save(self.model, src)
+            quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, activation_type=types[self._types[1]],
+                            weight_type=types[self._types[0]], per_channel=self._per_channel, reduce_range=False,
+                            calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=list(exclude),
+                            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
+                                           "TensorQuantOverrides": self._overrides, "UseQDQContribOps": False})
+            return onnx.load(dst)
+
+
 def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: str, per_channel: bool,
              fold: Optional[Callable[[Any], Any]] = None, ranges: Optional[Callable[[Any, list], dict]] = None) -> Any:
-    """The QDQ model of `model` calibrated with min/max on `feeds`; `fold` (quant_folding.fold_for_quantization)
-    first merges the tensors the NPU never stores; `ranges` (quant_ranges.mmse_ranges or kl_ranges), if given, replaces the
-    min/max range of each activation by the one it returns."""
+    """The QDQ model of `model` calibrated on `feeds` (Quantizer, every node quantized)."""
+    return Quantizer(model, feeds, quantized_dtype, per_channel, fold, ranges).qdq()
+
+
+def _named_nodes(model: Any) -> Any:
+    """The model with a name on every node (``<op_type>_<index>`` where it had none): exclusion goes by name."""
     import onnx
 
-    try:
-        from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                              quantize_static)
-    except ImportError as e:
-        raise ImportError("build(do_quantization=True) needs onnxruntime (its static quantizer writes the QDQ "
-                          "model): pip install onnxruntime") from e
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self._it = iter(feeds)
-
-        def get_next(self):
-            return next(self._it, None)
-
-    types = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8, "int16": QuantType.QInt16}
-    weight_name, activation_name = QUANTIZED_DTYPES[quantized_dtype]
-    sixteen_bit = activation_name == "int16"
-    model = _constants_as_initializers(_at_least_opset(model, SIXTEEN_BIT_OPSET if sixteen_bit else 13))
-    if fold is not None:
-        model = fold(model)
-    # The range searches weigh rounding against clipping for 256 levels; 65,536 levels leave nothing worth clipping.
-    searched = ranges(model, feeds) if ranges is not None and not sixteen_bit else {}
-    overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}] for name, (lo, hi) in searched.items()}
-    with tempfile.TemporaryDirectory(prefix="ezrknn-quant-") as tmp:
-        src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "qdq.onnx")
-        onnx.save(model, src)
-        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, activation_type=types[activation_name],
-                        weight_type=types[weight_name], per_channel=per_channel, reduce_range=False,
-                        calibrate_method=CalibrationMethod.MinMax,
-                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
-                                       "TensorQuantOverrides": overrides, "UseQDQContribOps": False})
-        return onnx.load(dst)
+    if all(n.name for n in model.graph.node):
+        return model
+    named = onnx.ModelProto()
+    named.CopyFrom(model)
+    model = named
+    taken = {n.name for n in model.graph.node}
+    for index, node in enumerate(model.graph.node):
+        if not node.name:
+            name = f"{node.op_type}_{index}"
+            while name in taken:
+                name += "_"
+            node.name = name
+            taken.add(name)
+    return model
 
 
 def _constants_as_initializers(model: Any) -> Any:
