@@ -9,6 +9,7 @@ weights and activations instead (opset-21 Q/DQ), which the emulator runs on its 
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -169,15 +170,27 @@ class Quantizer:
                 return next(self._it, None)
 
         types = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8, "int16": QuantType.QInt16}
-        with tempfile.TemporaryDirectory(prefix="ezrknn-quant-") as tmp:
-            src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "qdq.onnx")
-            onnx.save(self.model, src)
-            quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, activation_type=types[self._types[1]],
-                            weight_type=types[self._types[0]], per_channel=self._per_channel, reduce_range=False,
-                            calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=list(exclude),
-                            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
-                                           "TensorQuantOverrides": self._overrides, "UseQDQContribOps": False})
-            return onnx.load(dst)
+        root = logging.getLogger()
+        root.addFilter(_drop_pre_processing_advice)
+        try:
+            with tempfile.TemporaryDirectory(prefix="ezrknn-quant-") as tmp:
+                src, dst = os.path.join(tmp, "float.onnx"), os.path.join(tmp, "qdq.onnx")
+                onnx.save(self.model, src)
+                quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ,
+                                activation_type=types[self._types[1]], weight_type=types[self._types[0]],
+                                per_channel=self._per_channel, reduce_range=False,
+                                calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=list(exclude),
+                                extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
+                                               "TensorQuantOverrides": self._overrides, "UseQDQContribOps": False})
+                return onnx.load(dst)
+        finally:
+            root.removeFilter(_drop_pre_processing_advice)
+
+
+def _drop_pre_processing_advice(record: logging.LogRecord) -> bool:
+    """onnxruntime's quantizer logs advice to run its shape-inference pre-processing on every call; the helper's
+    own folds replace it, and auto_hybrid calls the quantizer dozens of times."""
+    return "pre-processing before quantization" not in record.getMessage()
 
 
 def quantize(model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: str, per_channel: bool,
