@@ -84,6 +84,10 @@ def test_attrs_report_int16_with_zero_point_scale_and_two_byte_sizes(emu, monkey
         assert (n.type, n.fmt, n.zp) == (R.RKNN_TENSOR_INT16, R.RKNN_TENSOR_NC1HWC2, Y_ZP if output else X_ZP)
         assert n.shape == (1, -(-channels // c2), 6, 6, c2)
         assert n.size == n.n_elems * 2 and n.w_stride == -(-6 // row) * row
+        nhwc_cmd = R.RKNN_QUERY_NATIVE_NHWC_OUTPUT_ATTR if output else R.RKNN_QUERY_NATIVE_NHWC_INPUT_ATTR
+        v = ctx.attr(0, output=output, cmd=nhwc_cmd)  # no NHWC layout for int16: dense NCHW
+        assert (v.type, v.fmt, v.shape, v.size) == (R.RKNN_TENSOR_INT16, R.RKNN_TENSOR_NCHW, (1, channels, 6, 6),
+                                                    channels * 36 * 2)
 
 
 def test_uint16_model_reports_uint16(emu):
