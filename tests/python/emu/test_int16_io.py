@@ -13,6 +13,8 @@ import emu_models as M
 import rknn_ctypes as R
 from nc1hwc2 import to_nc1hwc2  # tests/python, on the path through emu_models
 from qdq_graph import qdq_conv_graph
+from test_native_attrs import from_nc1hwc2
+from test_zero_copy import mem_array, set_io
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -80,7 +82,8 @@ def test_attrs_report_int16_with_zero_point_scale_and_two_byte_sizes(emu, monkey
     assert o.size_with_stride == c1 * 6 * (-(-6 // row) * row) * c2 * 2  # the NC1HWC2 native size
     # Native: NC1HWC2 with the platform's int16 C2 (int16 has no NHWC native input layout, §7.5).
     for output, channels in ((False, 3), (True, 4)):
-        n = ctx.attr(0, output=output, cmd=R.RKNN_QUERY_NATIVE_OUTPUT_ATTR if output else R.RKNN_QUERY_NATIVE_INPUT_ATTR)
+        native_cmd = R.RKNN_QUERY_NATIVE_OUTPUT_ATTR if output else R.RKNN_QUERY_NATIVE_INPUT_ATTR
+        n = ctx.attr(0, output=output, cmd=native_cmd)
         assert (n.type, n.fmt, n.zp) == (R.RKNN_TENSOR_INT16, R.RKNN_TENSOR_NC1HWC2, Y_ZP if output else X_ZP)
         assert n.shape == (1, -(-channels // c2), 6, 6, c2)
         assert n.size == n.n_elems * 2 and n.w_stride == -(-6 // row) * row
@@ -203,3 +206,44 @@ def test_bad_buffers_are_param_invalid(emu):
     assert ctx.raw_inputs_set([{"data": q.astype(np.int32)}]) == R.RKNN_ERR_PARAM_INVALID
     assert "RKNN_TENSOR_INT16 (quantized values)" in emu.last_error()
     assert ctx.raw_inputs_set([{"data": q.view(np.uint16)}]) == R.RKNN_ERR_PARAM_INVALID  # not the model's type
+
+
+@pytest.fixture
+def mems(emu_lib):
+    created = []
+    yield created
+    for m in created:
+        emu_lib.rknn_destroy_mem(0, m)
+
+
+def test_zero_copy_float_input_and_native_int16_output(emu, emu_lib, mems):
+    """rknn_set_io_mem: a float32 NCHW input mem is quantized like rknn_inputs_set data, a native int16 input mem
+    is taken as is (pass_through), and the native output mem holds the int16 values in NC1HWC2."""
+    model = conv_model()
+    ctx = emu.open(M.to_bytes(model))
+    x = np.random.default_rng(6).uniform(-2, 2, size=(1, 3, 6, 6)).astype(np.float32)
+    want = quantize(reference(model, x)[0], Y_SCALE, Y_ZP, np.int16)
+
+    def mem(size):
+        m = emu_lib.rknn_create_mem(ctx.handle, size)
+        assert m, emu.last_error()
+        mems.append(m)
+        return m
+
+    ia, oa = ctx.attr(0), ctx.attr(0, output=True, cmd=R.RKNN_QUERY_NATIVE_OUTPUT_ATTR)
+    ia.type, ia.fmt = R.RKNN_TENSOR_FLOAT32, R.RKNN_TENSOR_NCHW
+    im, om = mem(x.nbytes), mem(oa.size_with_stride)
+    mem_array(im, np.float32)[:] = x.ravel()
+    assert set_io(ctx, im, ia) == 0 and set_io(ctx, om, oa) == 0, emu.last_error()
+    ctx.run()
+    got = from_nc1hwc2(mem_array(om, np.int16), (1, 4, 6, 6), oa.dims[4], oa.w_stride)
+    np.testing.assert_array_equal(got, want)
+
+    na = ctx.attr(0, cmd=R.RKNN_QUERY_NATIVE_INPUT_ATTR)
+    na.pass_through = 1
+    nm = mem(na.size_with_stride)
+    mem_array(nm, np.int16)[:] = to_nc1hwc2(quantize(x, X_SCALE, X_ZP, np.int16), na.dims[4], na.w_stride).ravel()
+    mem_array(om, np.int16)[:] = 0
+    assert set_io(ctx, nm, na) == 0, emu.last_error()
+    ctx.run()
+    np.testing.assert_array_equal(from_nc1hwc2(mem_array(om, np.int16), (1, 4, 6, 6), oa.dims[4], oa.w_stride), want)
