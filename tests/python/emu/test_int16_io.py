@@ -5,6 +5,8 @@ saturation to -32768..32767 (0..65535), takes the model's own 16-bit type as qua
 returns the 16-bit values. Expected values come from numpy's statement of the rule and from onnxruntime."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
@@ -34,13 +36,13 @@ def conv_model(zp_type=np.int16, x_zp=X_ZP, y_zp=Y_ZP, extra_reader=False):
                         opset=OPSET)
 
 
-def round_trip_model(zp_type, zp, scale, shape=(1, 5, 3, 6)):
+def round_trip_model(zp_type, zp, scale, shape=(1, 5, 3, 6), metadata=None):
     """y = DequantizeLinear(QuantizeLinear(x)) with one scale and zero point: y's 16-bit values are x's."""
     inits = [M.init("s", np.float32(scale)), M.init("z", zp_type(zp))]
     nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
              helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"])]
     return M.make_model(nodes, [M.vi("x", TensorProto.FLOAT, list(shape))], [M.vi("y", TensorProto.FLOAT, list(shape))],
-                        inits, opset=OPSET)
+                        inits, metadata=metadata, opset=OPSET)
 
 
 def quantize(x, scale, zp, dtype):
@@ -124,6 +126,17 @@ def test_float16_and_uint8_data_are_values_to_quantize(emu):
     np.testing.assert_array_equal(ctx.infer(ties, want_float=False)[0], quantize(ties, scale, zp, np.int16))
     pixels = np.arange(600).reshape(2, 300).astype(np.uint8)
     np.testing.assert_array_equal(ctx.infer(pixels, want_float=False)[0], quantize(pixels, scale, zp, np.int16))
+
+
+def test_mean_std_apply_before_quantization_but_not_to_int16_data(emu):
+    mean, std = np.float32([100, 0, 10]), np.float32([4, 1, 0.5])
+    meta = {"rknn.mean_values": json.dumps([mean.tolist()]), "rknn.std_values": json.dumps([std.tolist()])}
+    ctx = emu.open(M.to_bytes(round_trip_model(np.int16, 7, 1.0 / 64, shape=(1, 3, 4, 5), metadata=meta)))
+    pixels = np.random.default_rng(8).integers(0, 256, (1, 3, 4, 5)).astype(np.uint8)
+    normalized = (pixels.astype(np.float32) - mean[:, None, None]) / std[:, None, None]
+    np.testing.assert_array_equal(ctx.infer(pixels, want_float=False)[0], quantize(normalized, 1.0 / 64, 7, np.int16))
+    q = quantize(normalized, 1.0 / 64, 7, np.int16)
+    np.testing.assert_array_equal(ctx.infer(q, want_float=False)[0], q)  # already normalized and quantized
 
 
 def test_conv_outputs_match_onnxruntime_and_native_values_are_its_quantization(emu):
