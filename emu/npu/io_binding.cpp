@@ -75,9 +75,8 @@ IoBinding bind_io_memory(const std::vector<IoTensor>& inputs, const std::vector<
     if (input && !is_accepted_input_type(*t, type)) {
         throw RknnError(RKNN_ERR_PARAM_INVALID,
                         what + ": type " + rknn_type_name(type) + " (" + std::to_string(type) +
-                            ") cannot feed a model input of type " + rknn_type_name(t->attr.type) +
-                            "; use RKNN_TENSOR_UINT8, INT8, FLOAT16 or FLOAT32 for float inputs, the input's own type "
-                            "otherwise");
+                            ") cannot feed a model input of type " + rknn_type_name(t->attr.type) + "; use " +
+                            accepted_input_types(*t));
     }
     if (!input && !is_accepted_output_type(*t, type)) {
         throw RknnError(RKNN_ERR_PARAM_INVALID, what + ": type " + rknn_type_name(type) + " (" +

@@ -48,13 +48,6 @@ bool is_accepted_integer_source(const IoTensor& t, int type)
     return type == t.attr.type || (t.attr.type == RKNN_TENSOR_INT64 && type == RKNN_TENSOR_INT32);
 }
 
-std::string accepted_types(const IoTensor& t)
-{
-    if (t.is_float) return "RKNN_TENSOR_FLOAT32, RKNN_TENSOR_FLOAT16, RKNN_TENSOR_UINT8 or RKNN_TENSOR_INT8";
-    if (t.attr.type == RKNN_TENSOR_INT64) return "RKNN_TENSOR_INT64 or RKNN_TENSOR_INT32";
-    return rknn_type_name(t.attr.type);
-}
-
 // 8-bit values are exact in fp16, so they need no rounding on the way to the executor's float32.
 template <typename Src>
 void small_integers_to_float32(const void* src, float* dst, size_t count)
@@ -80,12 +73,12 @@ float float_value_at(const IoTensor& t, const void* src, int src_type, size_t i)
     }
 }
 
-// Quantization of a quantized tensor's data as the NPU does it (rknn-api.md §7.7): q = clamp(round(D / scale) + zp),
-// rounding half to even like QuantizeLinear; D = (q - zp) * scale back, rounded once to float like DequantizeLinear.
+// Quantization of a quantized tensor's data as the NPU does it (rknn-api.md §7.7): q = clamp(round(D / scale) + zp)
+// to the range of q.type (8 or 16 bits), rounding half to even like QuantizeLinear; D = (q - zp) * scale back,
+// rounded once to float like DequantizeLinear. Every value of both widths is exact in float.
 int32_t quantize_value(const IoQuantization& q, float d)
 {
-    const bool is_unsigned = q.type == RKNN_TENSOR_UINT8;
-    const float lo = is_unsigned ? 0.0f : -128.0f, hi = is_unsigned ? 255.0f : 127.0f;
+    const float lo = static_cast<float>(q.lowest()), hi = static_cast<float>(q.highest());
     float v = d == d ? std::nearbyint(d / q.scale) + static_cast<float>(q.zero_point) : static_cast<float>(q.zero_point);
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
@@ -97,9 +90,31 @@ float dequantize_value(const IoQuantization& q, int32_t value)
     return static_cast<float>(static_cast<double>(value - q.zero_point) * static_cast<double>(q.scale));
 }
 
-// Caller data of a quantized input -> the executor's float32: data of the tensor's own type (INT8/UINT8) is
-// already quantized; any other type holds values, which are quantized first. Either way the executor sees the
-// dequantized value, which the model's QuantizeLinear maps back to the same q.
+// Quantized data of q.type (INT8/UINT8/INT16/UINT16) at element i.
+int32_t load_quantized(int type, const void* src, size_t i)
+{
+    switch (type) {
+    case RKNN_TENSOR_INT8: return load<int8_t>(src, i);
+    case RKNN_TENSOR_UINT8: return load<uint8_t>(src, i);
+    case RKNN_TENSOR_INT16: return load<int16_t>(src, i);
+    default: return load<uint16_t>(src, i);
+    }
+}
+
+// `value` (within the limits of `type`) stored as element i of quantized data of `type`.
+void store_quantized(int type, void* dst, size_t i, int32_t value)
+{
+    switch (type) {
+    case RKNN_TENSOR_INT8: store<int8_t>(dst, i, static_cast<int8_t>(value)); return;
+    case RKNN_TENSOR_UINT8: store<uint8_t>(dst, i, static_cast<uint8_t>(value)); return;
+    case RKNN_TENSOR_INT16: store<int16_t>(dst, i, static_cast<int16_t>(value)); return;
+    default: store<uint16_t>(dst, i, static_cast<uint16_t>(value)); return;
+    }
+}
+
+// Caller data of a quantized input -> the executor's float32: data of the tensor's own type (INT8/UINT8/INT16/
+// UINT16) is already quantized; any other type holds values, which are quantized first. Either way the executor
+// sees the dequantized value, which the model's QuantizeLinear maps back to the same q.
 // Float32 values of a quantized input: quantize_value then dequantize_value per element, written branch-free so
 // that the loop vectorizes (cloned per ISA); the same bits.
 __attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void quantize_floats_to_executor(
@@ -123,18 +138,13 @@ void quantized_to_executor(const IoTensor& t, const void* src, int src_type, flo
     const IoQuantization& q = *t.quant;
     const size_t count = t.attr.n_elems;
     if (src_type == RKNN_TENSOR_FLOAT32 && src_type != t.attr.type) {
-        const bool is_unsigned = q.type == RKNN_TENSOR_UINT8;
         quantize_floats_to_executor(static_cast<const float*>(src), out, count, q.scale, q.zero_point,
-                                    is_unsigned ? 0.0f : -128.0f, is_unsigned ? 255.0f : 127.0f);
+                                    static_cast<float>(q.lowest()), static_cast<float>(q.highest()));
         return;
     }
     for (size_t i = 0; i < count; ++i) {
-        int32_t value = 0;
-        if (src_type == t.attr.type) {
-            value = src_type == RKNN_TENSOR_UINT8 ? load<uint8_t>(src, i) : load<int8_t>(src, i);
-        } else {
-            value = quantize_value(q, float_value_at(t, src, src_type, i));
-        }
+        const int32_t value = src_type == t.attr.type ? load_quantized(q.type, src, i)
+                                                      : quantize_value(q, float_value_at(t, src, src_type, i));
         out[i] = dequantize_value(q, value);
     }
 }
@@ -224,7 +234,19 @@ BufferLayout pass_through_buffer(const IoTensor& t, const Platform& platform, ui
 
 bool is_accepted_input_type(const IoTensor& t, int type)
 {
-    return t.is_float ? is_accepted_float_source(type) : is_accepted_integer_source(t, type);
+    if (t.is_float) return is_accepted_float_source(type) || (t.quant && type == t.attr.type);
+    return is_accepted_integer_source(t, type);
+}
+
+std::string accepted_input_types(const IoTensor& t)
+{
+    if (t.is_float && t.quant && !is_accepted_float_source(t.attr.type)) {
+        return std::string(rknn_type_name(t.attr.type)) +
+               " (quantized values), RKNN_TENSOR_FLOAT32, RKNN_TENSOR_FLOAT16, RKNN_TENSOR_UINT8 or RKNN_TENSOR_INT8";
+    }
+    if (t.is_float) return "RKNN_TENSOR_FLOAT32, RKNN_TENSOR_FLOAT16, RKNN_TENSOR_UINT8 or RKNN_TENSOR_INT8";
+    if (t.attr.type == RKNN_TENSOR_INT64) return "RKNN_TENSOR_INT64 or RKNN_TENSOR_INT32";
+    return rknn_type_name(t.attr.type);
 }
 
 bool is_accepted_output_type(const IoTensor& t, int type)
@@ -349,7 +371,7 @@ void check_input(const IoTensor& t, const Platform& platform, const rknn_input& 
     if (!is_accepted_input_type(t, type)) {
         invalid(t, std::string("type ") + rknn_type_name(type) + " (" + std::to_string(type) +
                        ") is not accepted for a model input of type " + rknn_type_name(t.attr.type) + "; use " +
-                       accepted_types(t));
+                       accepted_input_types(t));
     }
     const int fmt = raw_enum(input.fmt);
     if (t.nchw && fmt != RKNN_TENSOR_NCHW && fmt != RKNN_TENSOR_NHWC) {
@@ -401,11 +423,7 @@ void read_output(const IoTensor& t, const void* src, bool want_float, void* dst)
     case onnx::DataType::Float: {
         const float* in = static_cast<const float*>(src);
         if (t.quant && !want_float) {
-            for (size_t i = 0; i < count; ++i) {
-                const int32_t v = quantize_value(*t.quant, in[i]);
-                if (t.quant->type == RKNN_TENSOR_UINT8) store<uint8_t>(dst, i, static_cast<uint8_t>(v));
-                else store<int8_t>(dst, i, static_cast<int8_t>(v));
-            }
+            for (size_t i = 0; i < count; ++i) store_quantized(t.quant->type, dst, i, quantize_value(*t.quant, in[i]));
             return;
         }
         if (want_float) {

@@ -38,16 +38,18 @@ bool is_executor_layout(const IoTensor& t, const BufferLayout& layout);
 
 // Buffer → executor's dense data (t.executor_bytes). Types are checked by the caller; `scratch` grows once.
 // Unless the layout is pass_through, an input with mean/std is normalized on the way (before fp16 rounding or
-// quantization, as the NPU does); data already in a quantized input's own INT8/UINT8 type is not.
+// quantization, as the NPU does); data already in a quantized input's own INT8/UINT8/INT16/UINT16 type is not.
 void import_tensor(const IoTensor& t, const BufferLayout& layout, const void* src, void* dst,
                    std::vector<unsigned char>& scratch);
 // Executor's dense data → buffer (layout.bytes). Type: FLOAT32, the attr type, or FLOAT16 for float tensors.
 void export_tensor(const IoTensor& t, const void* src, const BufferLayout& layout, void* dst,
                    std::vector<unsigned char>& scratch);
 
-// True when a caller's buffer of `type` can feed input `t` (float inputs: FLOAT32/FLOAT16/UINT8/INT8; others
-// their own type, INT64 also INT32).
+// True when a caller's buffer of `type` can feed input `t` (float inputs: FLOAT32/FLOAT16/UINT8/INT8, a quantized
+// one also its own type as quantized values; others their own type, INT64 also INT32).
 bool is_accepted_input_type(const IoTensor& t, int type);
+// "RKNN_TENSOR_FLOAT32, RKNN_TENSOR_FLOAT16, ..." for messages: the types is_accepted_input_type takes for `t`.
+std::string accepted_input_types(const IoTensor& t);
 // True when output `t` can be written as `type` (FLOAT32, the attr type, FLOAT16 for float tensors).
 bool is_accepted_output_type(const IoTensor& t, int type);
 

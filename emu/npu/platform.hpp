@@ -12,7 +12,7 @@ struct Platform {
     std::string_view name;  // lower case, as rknn-toolkit2 spells target_platform: "rk3588"
     int core_count;
     uint32_t c2_int8;   // C2 for 1-byte elements
-    uint32_t c2_fp16;   // C2 for 2-byte elements
+    uint32_t c2_fp16;   // C2 for 2-byte elements: float16 and int16 (§7.6 gives both the same value)
     uint32_t width_alignment;  // pixels a native row is padded to (zero-copy alignment table, §7.6)
 
     // Bit mask of the platform's cores: 0x7 for three cores.

@@ -116,6 +116,25 @@ rknn_tensor_attr native_attr(const IoTensor& t, TensorRole role, const Platform&
     return a;
 }
 
+// size and size_with_stride of t.attr for its type (a 4-D output's size_with_stride is its NC1HWC2 native size),
+// then the native attrs. describe_tensor has checked that every byte count fits the ABI's uint32_t.
+void set_sizes(IoTensor& t, TensorRole role, const Platform& platform)
+{
+    constexpr uint64_t kMax = std::numeric_limits<uint32_t>::max();
+    rknn_tensor_attr& a = t.attr;
+    const size_t type_size = rknn_type_size(a.type);
+    a.size = static_cast<uint32_t>(uint64_t(a.n_elems) * type_size);
+    a.size_with_stride = a.size;
+    if (t.nchw && role == TensorRole::Output && has_nc1hwc2_layout(a.type)) {
+        const size_t c2 = platform.c2_for_element_size(type_size);
+        const uint64_t native = c2 ? nc1hwc2_byte_size(*t.nchw, c2, type_size, platform.width_alignment) : a.size;
+        if (native > kMax) refuse(role, t.info, "is too large for the NPU's native layout");
+        a.size_with_stride = static_cast<uint32_t>(native);
+    }
+    t.native = native_attr(t, role, platform, false);
+    t.native_nhwc = native_attr(t, role, platform, true);
+}
+
 }  // namespace
 
 bool has_nc1hwc2_layout(int type)
@@ -213,7 +232,6 @@ IoTensor describe_tensor(const TensorInfo& info, TensorRole role, uint32_t index
     a.n_dims = static_cast<uint32_t>(info.shape.size());
     copy_c_string(a.name, RKNN_MAX_NAME_LEN, info.name);
     a.n_elems = static_cast<uint32_t>(elements);
-    a.size = static_cast<uint32_t>(elements * type_size);
     a.type = *type;
     a.qnt_type = RKNN_TENSOR_QNT_NONE;
     a.fl = 0;
@@ -231,26 +249,17 @@ IoTensor describe_tensor(const TensorInfo& info, TensorRole role, uint32_t index
             const uint32_t nhwc[4] = {uint32_t(s.n), uint32_t(s.h), uint32_t(s.w), uint32_t(s.c)};
             for (int i = 0; i < 4; ++i) a.dims[i] = nhwc[i];
             a.w_stride = static_cast<uint32_t>(s.w);
-            a.size_with_stride = a.size;
         } else {
             a.fmt = RKNN_TENSOR_NCHW;
             for (int i = 0; i < 4; ++i) a.dims[i] = static_cast<uint32_t>(info.shape[i]);
             a.w_stride = 0;
-            const size_t c2 = platform.c2_for_element_size(type_size);
-            const uint64_t native =
-                has_nc1hwc2_layout(*type) && c2 ? nc1hwc2_byte_size(s, c2, type_size, platform.width_alignment)
-                                                 : uint64_t(a.size);
-            if (native > kMax) refuse(role, info, "is too large for the NPU's native layout");
-            a.size_with_stride = static_cast<uint32_t>(native);
         }
     } else {
         a.fmt = RKNN_TENSOR_UNDEFINED;
         for (size_t i = 0; i < info.shape.size(); ++i) a.dims[i] = static_cast<uint32_t>(info.shape[i]);
         a.w_stride = 0;
-        a.size_with_stride = a.size;
     }
-    t.native = native_attr(t, role, platform, false);
-    t.native_nhwc = native_attr(t, role, platform, true);
+    set_sizes(t, role, platform);
     return t;
 }
 
@@ -263,14 +272,7 @@ void mark_quantized(IoTensor& t, TensorRole role, const Platform& platform, cons
     a.qnt_type = RKNN_TENSOR_QNT_AFFINE_ASYMMETRIC;
     a.zp = q.zero_point;
     a.scale = q.scale;
-    a.size = a.n_elems;  // one byte per element
-    a.size_with_stride = a.size;
-    if (t.nchw && role == TensorRole::Output) {
-        const size_t c2 = platform.c2_for_element_size(1);
-        if (c2) a.size_with_stride = static_cast<uint32_t>(nc1hwc2_byte_size(*t.nchw, c2, 1, platform.width_alignment));
-    }
-    t.native = native_attr(t, role, platform, false);
-    t.native_nhwc = native_attr(t, role, platform, true);
+    set_sizes(t, role, platform);
 }
 
 void set_normalization(IoTensor& t, const std::vector<float>& mean, const std::vector<float>& std_dev)

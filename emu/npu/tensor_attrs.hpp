@@ -37,8 +37,8 @@ struct IoTensor {
     std::optional<Nchw> nchw;          // set for 4-D tensors
     bool is_float = false;             // ONNX float32 or float16
     bool rounds_through_fp16 = false;  // ONNX float32 carried as FLOAT16 (the fp16 NPU convention)
-    // Set for a float tensor of a QDQ model that the NPU carries as INT8/UINT8 (quantized_io.hpp): the caller's
-    // data is quantized with it on the way in and, unless want_float, on the way out.
+    // Set for a float tensor of a QDQ model that the NPU carries as INT8/UINT8/INT16/UINT16 (quantized_io.hpp):
+    // the caller's data is quantized with it on the way in and, unless want_float, on the way out.
     std::optional<IoQuantization> quant;
     std::optional<InputNormalization> norm;  // inputs of a model prepared with mean/std
 };
@@ -62,8 +62,8 @@ bool has_nc1hwc2_layout(int type);
 IoTensor describe_tensor(const TensorInfo& info, TensorRole role, uint32_t index, bool exact_fp32,
                          const Platform& platform);
 
-// Turns float tensor `t` into the NPU's quantized view: attr type INT8/UINT8, AFFINE_ASYMMETRIC with q's zp and
-// scale, sizes and native attrs of 1-byte elements.
+// Turns float tensor `t` into the NPU's quantized view: attr type q.type (INT8/UINT8/INT16/UINT16),
+// AFFINE_ASYMMETRIC with q's zp and scale, sizes and native attrs of that type's 1- or 2-byte elements.
 void mark_quantized(IoTensor& t, TensorRole role, const Platform& platform, const IoQuantization& q);
 
 // Attaches mean/std to input `t`: each list is empty (mean 0 / std 1), one value, or one per channel of a 4-D

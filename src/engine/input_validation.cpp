@@ -18,6 +18,11 @@ std::vector<ElementType> accepted_input_types(ElementType model_type, bool quant
         case ElementType::Uint8:
             if (quantized) return {ElementType::Int8, ElementType::Uint8, ElementType::Float32};
             return {model_type};
+        case ElementType::Int16:
+        case ElementType::Uint16:
+            // Its own type holds quantized values; uint8 pixels and float32 are values the runtime quantizes.
+            if (quantized) return {model_type, ElementType::Uint8, ElementType::Float32};
+            return {model_type};
         default: return {model_type};
     }
 }

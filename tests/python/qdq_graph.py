@@ -6,15 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def qdq_conv_graph(x_scale, x_zp, y_scale, y_zp, zp_type=np.int8, extra_reader=False):
+def qdq_conv_graph(x_scale, x_zp, y_scale, y_zp, zp_type=np.int8, extra_reader=False, w_scale=0.01):
     """Returns (nodes, inputs, outputs, initializers). Input "x" [1,3,6,6]; output "y" [1,4,6,6], plus "r" =
-    Relu(x) [1,3,6,6] when extra_reader (x then also feeds a float op, so it stays a float input)."""
+    Relu(x) [1,3,6,6] when extra_reader (x then also feeds a float op, so it stays a float input). With power-of-two
+    x_scale and w_scale the conv's float sums are exact, whatever order a kernel adds them in."""
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(2)
     init = lambda name, v: numpy_helper.from_array(np.asarray(v), name)  # noqa: E731
     inits = [init("xs", np.float32(x_scale)), init("xz", zp_type(x_zp)),
-             init("wq", rng.integers(-127, 128, size=(4, 3, 3, 3), dtype=np.int8)), init("ws", np.float32(0.01)),
+             init("wq", rng.integers(-127, 128, size=(4, 3, 3, 3), dtype=np.int8)), init("ws", np.float32(w_scale)),
              init("wz", np.int8(0)), init("ys", np.float32(y_scale)), init("yz", zp_type(y_zp))]
     nodes = [
         helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),

@@ -40,6 +40,11 @@ TEST(AcceptedInputTypes, FollowTheRuntimeConversionTable) {
     EXPECT_EQ(accepted_input_types(ElementType::Int8, true),
               std::vector<ElementType>({ElementType::Int8, ElementType::Uint8, ElementType::Float32}));
     EXPECT_EQ(accepted_input_types(ElementType::Int8, false), std::vector<ElementType>({ElementType::Int8}));
+    EXPECT_EQ(accepted_input_types(ElementType::Int16, true),
+              std::vector<ElementType>({ElementType::Int16, ElementType::Uint8, ElementType::Float32}));
+    EXPECT_EQ(accepted_input_types(ElementType::Uint16, true),
+              std::vector<ElementType>({ElementType::Uint16, ElementType::Uint8, ElementType::Float32}));
+    EXPECT_EQ(accepted_input_types(ElementType::Int16, false), std::vector<ElementType>({ElementType::Int16}));
     EXPECT_EQ(accepted_input_types(ElementType::Int64, false), std::vector<ElementType>({ElementType::Int64}));
     EXPECT_EQ(accepted_input_types(ElementType::Bool, false), std::vector<ElementType>({ElementType::Bool}));
     EXPECT_EQ(describe_types(floats), "float32, float16, uint8 or int8");

@@ -31,9 +31,9 @@ def run_ort(model: onnx.ModelProto, feeds):
 
 
 def make_model(nodes, inputs, outputs, initializers=(), metadata=None, name="graph", check=True,
-               extra_opsets=()) -> onnx.ModelProto:
+               extra_opsets=(), opset=OPSET) -> onnx.ModelProto:
     graph = helper.make_graph(nodes, name, inputs, outputs, list(initializers))
-    opsets = [helper.make_opsetid("", OPSET)] + [helper.make_opsetid(d, v) for d, v in extra_opsets]
+    opsets = [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, v) for d, v in extra_opsets]
     model = helper.make_model(graph, opset_imports=opsets, producer_name="ezrknn-emu-tests")
     model.ir_version = IR_VERSION
     if metadata:
