@@ -148,8 +148,8 @@ def _check_shape(value: Any, what: str) -> List[int]:
 
 class RKNN:
     """Prepares an ONNX model for the runtime: toolkit2's RKNN() object for the options implemented so far
-    (custom_string, target_platform, remove_weight, mean_values, std_values, dynamic_input, input_size_list and
-    int8 quantization)."""
+    (custom_string, target_platform, remove_weight, mean_values, std_values, dynamic_input, input_size_list,
+    int8 quantization and hybrid quantization, automatic or in two steps)."""
 
     def __init__(self, verbose: bool = False, verbose_file: Optional[str] = None) -> None:
         if verbose_file is not None:
@@ -313,7 +313,6 @@ class RKNN:
         self._accuracy = {}
         self._float_nodes = []
         if quantize:
-            q = _quantization()
             float_model = model
             feeds, quantizer = self._calibrated_quantizer(float_model, dataset)
             if auto_hybrid:
@@ -393,9 +392,9 @@ class RKNN:
         return _prep_options().input_metadata(options, self._input_names, graph_inputs)
 
     def hybrid_nodes(self) -> List[str]:
-        """After build(..., auto_hybrid=True): the nodes the search left in float, in graph order (names of the
-        model as quantized: after the folds of quant_folding.py, unnamed nodes called ``<op_type>_<index>``);
-        empty when int8 alone kept the threshold."""
+        """After build(..., auto_hybrid=True) or hybrid_quantization_step2(): the nodes left in float, in graph
+        order (names of the model as quantized: after the folds of quant_folding.py, unnamed nodes called
+        ``<op_type>_<index>``); empty when int8 alone kept the threshold."""
         if not self._accuracy:
             raise RuntimeError("hybrid_nodes(): no quantized build; call build(do_quantization=True, dataset=..., "
                                "auto_hybrid=True)")

@@ -156,8 +156,8 @@ class Quantizer:
             searched = ranges(self.model, feeds) if ranges is not None and not sixteen_bit else {}
         self._searched = {name: (np.float32(lo), np.float32(hi)) for name, (lo, hi) in searched.items()}
         self._overrides = {name: [{"rmin": lo, "rmax": hi}] for name, (lo, hi) in self._searched.items()}
-        self._cache_dir = tempfile.TemporaryDirectory(prefix="ezrknn-calib-")
-        self._cache = os.path.join(self._cache_dir.name, "calibration.json") if _has_calibration_cache() else None
+        self._cache_dir = tempfile.TemporaryDirectory(prefix="ezrknn-calib-") if _has_calibration_cache() else None
+        self._cache = os.path.join(self._cache_dir.name, "calibration.json") if self._cache_dir else None
         if calibration and self._cache is not None:
             with open(self._cache, "w", encoding="utf-8") as f:
                 f.write(calibration)

@@ -130,8 +130,10 @@ def test_custom_hybrid_lists_the_nodes_between_two_tensors(tmp_path, monkeypatch
 
 def diamond() -> onnx.ModelProto:
     """x -> Relu -> t1; t1 -> Sigmoid -> t2 and t1 -> Tanh -> t3; Add(t2, t3) -> t4 -> Relu -> y."""
-    nodes = [helper.make_node("Relu", ["x"], ["t1"], name="n1"), helper.make_node("Sigmoid", ["t1"], ["t2"], name="n2"),
-             helper.make_node("Tanh", ["t1"], ["t3"], name="n3"), helper.make_node("Add", ["t2", "t3"], ["t4"], name="n4"),
+    nodes = [helper.make_node("Relu", ["x"], ["t1"], name="n1"),
+             helper.make_node("Sigmoid", ["t1"], ["t2"], name="n2"),
+             helper.make_node("Tanh", ["t1"], ["t3"], name="n3"),
+             helper.make_node("Add", ["t2", "t3"], ["t4"], name="n4"),
              helper.make_node("Relu", ["t4"], ["y"], name="n5")]
     graph = helper.make_graph(nodes, "diamond", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
@@ -287,6 +289,29 @@ def test_step2_does_not_calibrate_again(tmp_path, monkeypatch):
         np.savez(f, **arrays)
     after = step2(paths)._built
     assert after.graph == before.graph
+
+
+def test_without_a_calibration_cache_step2_calibrates_on_the_stored_inputs_with_the_same_result(tmp_path, monkeypatch):
+    """An onnxruntime whose quantize_static has no calibration_cache_path: the .data holds no cache."""
+    import onnxruntime.quantization as ortq
+
+    paths = step1(tmp_path, monkeypatch)
+    set_float(paths[2], HOSTILE)
+    with_cache = step2(paths)._built
+    real = ortq.quantize_static
+
+    def without_cache(*args, **kwargs):
+        assert "calibration_cache_path" not in kwargs
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ortq, "quantize_static", without_cache)
+    other = tmp_path / "no_cache"
+    other.mkdir()
+    paths = step1(other, monkeypatch)
+    with np.load(paths[1]) as data:
+        assert str(data["calibration"]) == ""
+    set_float(paths[2], HOSTILE)
+    assert step2(paths)._built.graph == with_cache.graph
 
 
 @pytest.mark.parametrize("name", ["conv", "a: b", "it's", "#x", "true", "123", "/backbone/conv1/Conv", "ü-conv",
