@@ -305,4 +305,15 @@ def _read_data(path: str) -> Dict[str, Any]:
     if "format" not in data or str(data["format"]) != DATA_FORMAT:
         raise ValueError(f"data_input {path!r} is not a .data file written by hybrid_quantization_step1 (format "
                          f"{DATA_FORMAT})")
+    try:
+        settings = json.loads(str(data["settings"]))
+        calibration = str(data["calibration"])
+        if calibration and not isinstance(json.loads(calibration).get("data"), dict):
+            raise ValueError("the calibration holds no tensor ranges")
+        missing = [f"feed_{i}_{k}" for i in range(settings["samples"]) for k in range(len(settings["feed_inputs"]))
+                   if f"feed_{i}_{k}" not in data]
+        if missing or not {"model_sha256", "searched_names", "searched_ranges"} <= set(data):
+            raise ValueError(f"entries are missing ({', '.join(missing[:3]) or 'ranges'})")
+    except (KeyError, ValueError, TypeError, AttributeError) as e:
+        raise ValueError(f"data_input {path!r} is damaged: {e}; run hybrid_quantization_step1 again") from None
     return data

@@ -252,6 +252,18 @@ def test_missing_and_mismatched_files_are_refused(tmp_path, monkeypatch):
     (tmp_path / "junk.data").write_bytes(b"not an archive")
     with pytest.raises(ValueError, match="is not a .data file written by hybrid_quantization_step1"):
         step2([paths[0], str(tmp_path / "junk.data"), paths[2]])
+    with np.load(paths[1]) as data:
+        arrays = {k: data[k] for k in data.files}
+    for key, value in (("calibration", np.array("{not json")), ("feed_1_0", None), ("settings", np.array("[]"))):
+        damaged = dict(arrays)
+        if value is None:
+            del damaged[key]
+        else:
+            damaged[key] = value
+        with open(tmp_path / "damaged.data", "wb") as f:
+            np.savez(f, **damaged)
+        with pytest.raises(ValueError, match="damaged.data' is damaged: .*run hybrid_quantization_step1 again"):
+            step2([paths[0], str(tmp_path / "damaged.data"), paths[2]])
     (tmp_path / "junk.model").write_bytes(b"\xff\xff\xff")
     with pytest.raises(ValueError, match="is not an ONNX model"):
         step2([str(tmp_path / "junk.model"), paths[1], paths[2]])
