@@ -451,8 +451,8 @@ class RKNN:
         files.write_cfg(cfg_path, stem, quantizer.node_names(), float_nodes,
                         files.quantization_parameters(int8, quantizer.model))
         self._built, self._accuracy, self._float_nodes = None, {}, []
-        self._log(f"hybrid step 1: wrote {model_path}, {data_path} and {cfg_path} ({len(float_nodes)} node(s) "
-                  f"float16)")
+        print(f"I hybrid_quantization_step1: wrote {model_path}, {data_path} and {cfg_path} ({len(float_nodes)} "
+              f"node(s) float16 in the cfg)", file=sys.stderr, flush=True)
         return 0
 
     def hybrid_quantization_step2(self, model_input: PathLike, data_input: PathLike,

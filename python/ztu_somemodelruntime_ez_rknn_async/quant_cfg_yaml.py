@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Dict, List, Tuple
 
-_PLAIN_KEY = re.compile(r"[A-Za-z_/][A-Za-z0-9_./\-]*")
+_PLAIN_KEY = re.compile(r"[A-Za-z_/][A-Za-z0-9_./@\-]*")
 # Plain scalars YAML would read as something other than a string.
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"}
 

@@ -82,7 +82,7 @@ def test_step1_writes_the_model_the_data_and_the_cfg(tmp_path, monkeypatch):
         rknn.export_rknn(str(tmp_path / "x.rknn"))
 
 
-def test_files_are_named_after_the_model_file(tmp_path, monkeypatch):
+def test_files_are_named_after_the_model_file(tmp_path, monkeypatch, capsys):
     source = tmp_path / "my net.onnx"
     onnx.save(hostile_chain(), str(source))
     work = tmp_path / "work"
@@ -92,6 +92,7 @@ def test_files_are_named_after_the_model_file(tmp_path, monkeypatch):
     rknn.load_onnx(str(source))
     rknn.hybrid_quantization_step1(dataset=samples(2))
     assert sorted(p.name for p in work.iterdir()) == ["my_net.data", "my_net.model", "my_net.quantization.cfg"]
+    assert f"I hybrid_quantization_step1: wrote {work / 'my_net.model'}, " in capsys.readouterr().err
 
 
 def test_float16_in_the_cfg_reaches_the_cosine_int8_misses(tmp_path, monkeypatch):
@@ -326,7 +327,7 @@ def test_without_a_calibration_cache_step2_calibrates_on_the_stored_inputs_with_
     assert step2(paths)._built.graph == with_cache.graph
 
 
-@pytest.mark.parametrize("name", ["conv", "a: b", "it's", "#x", "true", "123", "/backbone/conv1/Conv", "ü-conv",
+@pytest.mark.parametrize("name", ["conv", "Conv@12", "@x", "a: b", "it's", "#x", "true", "123", "/backbone/conv1/Conv", "ü-conv",
                                   "x # y", "[0]"])
 def test_cfg_keys_round_trip_through_the_yaml_subset(name):
     y = prep._sibling("quant_cfg_yaml")
