@@ -442,14 +442,15 @@ class RKNN:
         float_nodes = [name for name in quantizer.node_names() if name in chosen]
         stem = files.file_stem(self._source_name, model)
         model_path, data_path, cfg_path = files.file_paths(os.getcwd(), stem)
-        int8 = quantizer.qdq()
+        quantized = quantizer.qdq()
         _onnx().save(quantizer.model, model_path)
         files.write_data(data_path, model_path, {"config": self._config, "input_names": self._input_names,
                                                  "input_sizes": self._input_sizes},
                          quantizer.searched_ranges(), quantizer.calibration_cache(), feeds,
                          [name for name in feeds[0]])
         files.write_cfg(cfg_path, stem, quantizer.node_names(), float_nodes,
-                        files.quantization_parameters(int8, quantizer.model))
+                        files.quantization_parameters(quantized, quantizer.model),
+                        self._config.get("quantized_dtype", "w8a8"))
         self._built, self._accuracy, self._float_nodes = None, {}, []
         print(f"I hybrid_quantization_step1: wrote {model_path}, {data_path} and {cfg_path} ({len(float_nodes)} "
               f"node(s) float16 in the cfg)", file=sys.stderr, flush=True)

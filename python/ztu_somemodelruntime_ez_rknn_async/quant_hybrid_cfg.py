@@ -167,12 +167,13 @@ def _fields(node: Any, inits: Dict[str, Any], numpy_helper: Any) -> Dict[str, An
 
 
 def write_cfg(path: str, model_name: str, node_names: List[str], float_nodes: Sequence[str],
-              parameters: List[Tuple[str, Dict[str, Any]]]) -> None:
+              parameters: List[Tuple[str, Dict[str, Any]]], quantized_dtype: str) -> None:
     y = _yaml()
     chosen = set(float_nodes)
     lines = [f"# Hybrid quantization of {model_name}, written by hybrid_quantization_step1().",
              "# custom_quantize_layers: a node listed as float16 computes in float (float16 on the NPU); every other",
-             "# node is quantized (int8). Add, remove or uncomment lines, then call hybrid_quantization_step2().",
+             f"# node is quantized (quantized_dtype {quantized_dtype}). Add, remove or uncomment lines, then call",
+             "# hybrid_quantization_step2().",
              f"# Node names are those of {model_name}.model, in graph order below.",
              "custom_quantize_layers:" + ("" if node_names else " {}")]
     for name in node_names:
@@ -229,7 +230,8 @@ def read_cfg(path: str, node_names: List[str], model_name: str) -> List[str]:
             hint = (" (16-bit layers are not supported in a hybrid model; quantized_dtype='w16a16i' quantizes "
                     "the whole model to int16)" if dtype == "int16" else "")
             raise ValueError(f"{where}: dtype {dtype!r} is not supported; use {FLOAT_DTYPE} (the node computes in "
-                             f"float) or {QUANTIZED_DTYPE} (quantized, as every unlisted node){hint}")
+                             f"float) or {QUANTIZED_DTYPE} (quantized with the model's quantized_dtype, as every "
+                             f"unlisted node){hint}")
     return [name for name in node_names if layers.get(name) == FLOAT_DTYPE]
 
 

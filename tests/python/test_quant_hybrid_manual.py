@@ -327,8 +327,8 @@ def test_without_a_calibration_cache_step2_calibrates_on_the_stored_inputs_with_
     assert step2(paths)._built.graph == with_cache.graph
 
 
-@pytest.mark.parametrize("name", ["conv", "Conv@12", "@x", "a: b", "it's", "#x", "true", "123", "/backbone/conv1/Conv", "ü-conv",
-                                  "x # y", "[0]"])
+@pytest.mark.parametrize("name", ["conv", "Conv@12", "@x", "a: b", "it's", "#x", "true", "123", "ü-conv", "x # y",
+                                  "[0]", "/backbone/conv1/Conv"])
 def test_cfg_keys_round_trip_through_the_yaml_subset(name):
     y = prep._sibling("quant_cfg_yaml")
     text = f"custom_quantize_layers:\n    {y.quote(name)}: float16  # a comment\n"
@@ -344,3 +344,31 @@ def test_yaml_subset_refuses_keys_under_a_key_with_a_value():
         y.parse("# c\ncustom_quantize_layers: {}\n    conv1: float16\n", "t.cfg")
     tree = y.parse("a:\n    b: [1, 2.5, '3']\nc: {}\n", "t.cfg")
     assert tree == {"a": {"b": ["1", "2.5", "3"]}, "c": {}}
+
+
+def test_two_inputs_in_another_order_with_mean_std_round_trip(tmp_path, monkeypatch):
+    """The .data keeps each input's samples under its own name: step 2 equals build() for a model whose inputs
+    load_onnx(inputs=...) lists in another order than the graph."""
+    w = numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3, 1, 1) - 2.5, "w")
+    nodes = [helper.make_node("Mul", ["a", "b"], ["s"], name="mul"),
+             helper.make_node("Conv", ["s", "w"], ["y"], name="conv")]
+    graph = helper.make_graph(nodes, "two", [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 3, 4, 4])
+                                             for n in ("a", "b")],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 4, 4])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    rng = np.random.default_rng(0)
+    data = [[rng.normal(0, 1, (1, 3, 4, 4)).astype(np.float32), rng.uniform(0, 9, (1, 3, 4, 4)).astype(np.float32)]
+            for _ in range(3)]
+    config = {"mean_values": [[0.5], [1, 2, 3]], "std_values": [[2], [1]]}
+    reference = prep.RKNN()
+    reference.config(**config)
+    reference.load_onnx(model, inputs=["b", "a"])
+    reference.build(do_quantization=True, dataset=data)
+    monkeypatch.chdir(tmp_path)
+    rknn = prep.RKNN()
+    rknn.config(**config)
+    rknn.load_onnx(model, inputs=["b", "a"])
+    rknn.hybrid_quantization_step1(dataset=data)
+    rknn = step2([str(tmp_path / f"two.{ext}") for ext in ("model", "data", "quantization.cfg")])
+    assert rknn._built == reference._built
+    assert rknn.accuracy_report() == pytest.approx(reference.accuracy_report(), abs=1e-6)
