@@ -203,7 +203,7 @@ def _text(value: Any, y: Any) -> str:
 
 def read_cfg(path: str, node_names: List[str], model_name: str) -> List[str]:
     """The nodes `path` lists as float16, in graph order. A bad entry is a ValueError naming the line."""
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:  # -sig: editors on Windows may start the file with a BOM
         try:
             text = f.read()
         except UnicodeDecodeError as e:

@@ -229,6 +229,10 @@ def test_bad_cfg_entries_name_the_line(tmp_path, monkeypatch, edit, edited_line,
 
 def test_cfg_without_its_section_is_refused(tmp_path, monkeypatch):
     paths = step1(tmp_path, monkeypatch, data=samples(2))
+    text = open(paths[2], encoding="utf-8").read().replace("    # conv1: float16", "    conv1: float16")
+    with open(paths[2], "w", encoding="utf-8", newline="\r\n") as f:
+        f.write("\ufeff" + text)  # a Windows editor's BOM and line ends are fine
+    assert step2(paths).hybrid_nodes() == ["conv1"]
     with open(paths[2], "w", encoding="utf-8") as f:
         f.write("# empty\n")
     with pytest.raises(ValueError, match="no 'custom_quantize_layers:' section"):
