@@ -10,7 +10,7 @@ the three files step 1 writes and step 2 reads (model_prep.RKNN calls these).
   It is about as large as the dataset.
 - ``<stem>.quantization.cfg``: YAML text (quant_cfg_yaml.py). ``custom_quantize_layers`` maps node names to
   ``float16`` (the node computes in float: float16 on the NPU) or ``int8`` (quantized, as every unlisted node);
-  ``quantize_parameters`` lists, for reference only, each quantized tensor of the all-int8 model with its integer
+  ``quantize_parameters`` lists, for reference only, each quantized tensor of the fully quantized model with its integer
   type, scale, zero point and the range its codes cover.
 """
 from __future__ import annotations
@@ -179,9 +179,9 @@ def write_cfg(path: str, model_name: str, node_names: List[str], float_nodes: Se
     for name in node_names:
         entry = f"{y.quote(name)}: {FLOAT_DTYPE}"
         lines.append(f"    {entry}" if name in chosen else f"    # {entry}")
-    lines += ["# For reference only (step 2 does not read it): each tensor of the all-int8 model, its integer type,",
-              "# scale and zero point (one per channel for per-channel weights) and the range [min, max] its codes "
-              "cover.",
+    lines += ["# For reference only (step 2 does not read it): each tensor of the fully quantized model, its integer",
+              "# type, scale and zero point (one per channel for per-channel weights) and the range [min, max] its",
+              "# codes cover.",
               "quantize_parameters:" + ("" if parameters else " {}")]
     for name, fields in parameters:
         lines.append(f"    {y.quote(name)}:")

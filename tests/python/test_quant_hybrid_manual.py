@@ -233,6 +233,10 @@ def test_cfg_without_its_section_is_refused(tmp_path, monkeypatch):
     with open(paths[2], "w", encoding="utf-8", newline="\r\n") as f:
         f.write("\ufeff" + text)  # a Windows editor's BOM and line ends are fine
     assert step2(paths).hybrid_nodes() == ["conv1"]
+    with open(paths[2], "wb") as f:
+        f.write(b"custom_quantize_layers:\n    conv1: float16 \xff\n")
+    with pytest.raises(ValueError, match="not a UTF-8 text file"):
+        step2(paths)
     with open(paths[2], "w", encoding="utf-8") as f:
         f.write("# empty\n")
     with pytest.raises(ValueError, match="no 'custom_quantize_layers:' section"):
