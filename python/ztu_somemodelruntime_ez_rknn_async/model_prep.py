@@ -148,8 +148,8 @@ def _check_shape(value: Any, what: str) -> List[int]:
 
 class RKNN:
     """Prepares an ONNX model for the runtime: toolkit2's RKNN() object for the options implemented so far
-    (custom_string, target_platform, remove_weight, mean_values, std_values, dynamic_input, input_size_list and
-    int8 quantization)."""
+    (custom_string, target_platform, remove_weight, mean_values, std_values, dynamic_input, input_size_list,
+    int8 quantization and hybrid quantization, automatic or in two steps)."""
 
     def __init__(self, verbose: bool = False, verbose_file: Optional[str] = None) -> None:
         if verbose_file is not None:
@@ -290,7 +290,6 @@ class RKNN:
         finds in float (float16 on the NPU) so that every output keeps ``config(auto_hybrid_cos_thresh=...)``
         (default 0.98) on every calibration input (quant_hybrid.py; progress goes to stderr); ``hybrid_nodes()``
         lists them."""
-        onnx = _onnx()
         for name, value in unsupported.items():
             if name == "rknn_batch_size":
                 if value is not None:
@@ -309,33 +308,58 @@ class RKNN:
         if self._source is None:
             raise RuntimeError("build(): no model loaded; call load_onnx() first")
 
-        model = copy.deepcopy(self._source)
-        for value_info in model.graph.input:
-            if value_info.name in self._input_sizes:
-                _pin_shape(value_info, self._input_sizes[value_info.name])
+        model = self._pinned_source()
         input_meta = self._input_metadata(model)
         self._accuracy = {}
         self._float_nodes = []
         if quantize:
-            q = _quantization()
-            feeds = _prep_options().normalize_feeds(self._config, self._input_names, q.load_dataset(dataset, model))
             float_model = model
-            quantizer = q.Quantizer(float_model, feeds, self._config.get("quantized_dtype", "w8a8"),
-                                    self._config.get("quantized_method", "channel") == "channel",
-                                    _sibling("quant_folding").fold_for_quantization,
-                                    _activation_ranges(self._config.get("quantized_algorithm", "normal")))
+            feeds, quantizer = self._calibrated_quantizer(float_model, dataset)
             if auto_hybrid:
-                threshold = self._config.get("auto_hybrid_cos_thresh", DEFAULT_AUTO_HYBRID_COS_THRESH)
-                model, self._float_nodes, _ = _sibling("quant_hybrid").search(
-                    quantizer, float_model, feeds, threshold, q.cosine,
-                    lambda text: print(f"I auto_hybrid: {text}", file=sys.stderr, flush=True))
+                model, self._float_nodes, _ = self._hybrid_search(quantizer, float_model, feeds)
                 self._log(f"auto_hybrid kept {len(self._float_nodes)} of {len(quantizer.node_names())} nodes "
                           f"in float")
             else:
                 model = quantizer.qdq()
-            self._accuracy = q.accuracy_report(float_model, model, feeds)
-            for name, value in self._accuracy.items():
-                self._log(f"quantized output '{name}': cosine {value:.6f} vs float on {len(feeds)} input(s)")
+            self._report_accuracy(float_model, model, feeds)
+        self._finish_build(model, input_meta)
+        return 0
+
+    def _pinned_source(self) -> Any:
+        """A copy of the loaded model with input_size_list's shapes."""
+        model = copy.deepcopy(self._source)
+        for value_info in model.graph.input:
+            if value_info.name in self._input_sizes:
+                _pin_shape(value_info, self._input_sizes[value_info.name])
+        return model
+
+    def _quantizer(self, model: Any, feeds: List[Dict[str, Any]], **prepared: Any) -> Any:
+        """A quantization.Quantizer of `model` with this configuration's dtype and method."""
+        return _quantization().Quantizer(model, feeds, self._config.get("quantized_dtype", "w8a8"),
+                                         self._config.get("quantized_method", "channel") == "channel", **prepared)
+
+    def _calibrated_quantizer(self, model: Any, dataset: Any) -> tuple:
+        """(calibration feeds, Quantizer) of `model` for `dataset`: folds, then the configured range search."""
+        q = _quantization()
+        feeds = _prep_options().normalize_feeds(self._config, self._input_names, q.load_dataset(dataset, model))
+        return feeds, self._quantizer(model, feeds, fold=_sibling("quant_folding").fold_for_quantization,
+                                      ranges=_activation_ranges(self._config.get("quantized_algorithm", "normal")))
+
+    def _hybrid_search(self, quantizer: Any, float_model: Any, feeds: List[Dict[str, Any]]) -> tuple:
+        threshold = self._config.get("auto_hybrid_cos_thresh", DEFAULT_AUTO_HYBRID_COS_THRESH)
+        return _sibling("quant_hybrid").search(quantizer, float_model, feeds, threshold, _quantization().cosine,
+                                               lambda text: print(f"I auto_hybrid: {text}", file=sys.stderr,
+                                                                  flush=True))
+
+    def _report_accuracy(self, float_model: Any, model: Any, feeds: List[Dict[str, Any]]) -> None:
+        self._accuracy = _quantization().accuracy_report(float_model, model, feeds)
+        for name, value in self._accuracy.items():
+            self._log(f"quantized output '{name}': cosine {value:.6f} vs float on {len(feeds)} input(s)")
+
+    def _finish_build(self, model: Any, input_meta: Dict[str, str]) -> None:
+        """Writes the configuration into the (quantized) model's metadata; the model becomes what export_rknn
+        writes."""
+        onnx = _onnx()
         removed = _remove_weights(model) if self._config.get("remove_weight") else 0
         meta = {p.key: p.value for p in model.metadata_props}
         for key in (META_CUSTOM_STRING, META_TARGET_PLATFORM, META_REMOVE_WEIGHT, *_INPUT_METADATA_KEYS):
@@ -352,7 +376,6 @@ class RKNN:
         onnx.helper.set_model_props(model, meta)
         self._built = model
         self._log(f"built {self._source_name}" + (f": removed {removed} weight(s)" if removed else ""))
-        return 0
 
     def _input_metadata(self, model: Any) -> Dict[str, str]:
         """mean/std and dynamic_input checked against the (pinned) model, as metadata entries."""
@@ -369,9 +392,9 @@ class RKNN:
         return _prep_options().input_metadata(options, self._input_names, graph_inputs)
 
     def hybrid_nodes(self) -> List[str]:
-        """After build(..., auto_hybrid=True): the nodes the search left in float, in graph order (names of the
-        model as quantized: after the folds of quant_folding.py, unnamed nodes called ``<op_type>_<index>``);
-        empty when int8 alone kept the threshold."""
+        """After build(..., auto_hybrid=True) or hybrid_quantization_step2(): the nodes left in float, in graph
+        order (names of the model as quantized: after the folds of quant_folding.py, unnamed nodes called
+        ``<op_type>_<index>``); empty when int8 alone kept the threshold."""
         if not self._accuracy:
             raise RuntimeError("hybrid_nodes(): no quantized build; call build(do_quantization=True, dataset=..., "
                                "auto_hybrid=True)")
@@ -384,6 +407,76 @@ class RKNN:
             raise RuntimeError("accuracy_report(): no quantized build; call build(do_quantization=True, dataset=...)")
         return dict(self._accuracy)
 
+    # --- manual hybrid quantization (quant_hybrid_cfg.py) -------------------------------------------------------
+
+    def hybrid_quantization_step1(self, dataset: Any = None, rknn_batch_size: Any = None, proposal: bool = False,
+                                  proposal_dataset_size: int = 1, custom_hybrid: Any = None) -> int:
+        """After config() and load_onnx(): calibrates on ``dataset`` as build(do_quantization=True) does and writes
+        ``<model>.model``, ``<model>.data`` and ``<model>.quantization.cfg`` into the working folder (<model>: the
+        model file's name without extension). Edit the cfg's ``custom_quantize_layers`` (node name: float16), then
+        call hybrid_quantization_step2(). ``proposal=True`` lists the nodes build(auto_hybrid=True)'s search keeps
+        float, scored on the first ``proposal_dataset_size`` inputs; ``custom_hybrid=[[start, end], ...]`` lists
+        the nodes between those tensors."""
+        if rknn_batch_size is not None:
+            raise NotImplementedError("hybrid_quantization_step1 option rknn_batch_size is not implemented yet; "
+                                      "leave it out")
+        _check_bool(proposal, "proposal")
+        if isinstance(proposal_dataset_size, bool) or not isinstance(proposal_dataset_size, int):
+            raise TypeError(f"proposal_dataset_size must be an int, got {proposal_dataset_size!r}")
+        if proposal_dataset_size < 1:
+            raise ValueError(f"proposal_dataset_size must be >= 1, got {proposal_dataset_size}")
+        files = _sibling("quant_hybrid_cfg")
+        if custom_hybrid is not None:
+            files.check_pairs(custom_hybrid)
+        if dataset is None:
+            raise ValueError("hybrid_quantization_step1 needs dataset=: a list of input arrays or the path of a "
+                             ".txt list of .npy files (the calibration inputs)")
+        if self._source is None:
+            raise RuntimeError("hybrid_quantization_step1(): no model loaded; call load_onnx() first")
+        model = self._pinned_source()
+        self._input_metadata(model)  # bad mean/std/dynamic_input fail here, not in step 2
+        feeds, quantizer = self._calibrated_quantizer(model, dataset)
+        chosen = set(files.nodes_between(quantizer.model, custom_hybrid, model) if custom_hybrid else [])
+        if proposal:
+            chosen.update(self._hybrid_search(quantizer, model, feeds[:proposal_dataset_size])[1])
+        float_nodes = [name for name in quantizer.node_names() if name in chosen]
+        stem = files.file_stem(self._source_name, model)
+        model_path, data_path, cfg_path = files.file_paths(os.getcwd(), stem)
+        quantized = quantizer.qdq()
+        _onnx().save(quantizer.model, model_path)
+        files.write_data(data_path, model_path, {"config": self._config, "input_names": self._input_names,
+                                                 "input_sizes": self._input_sizes},
+                         quantizer.searched_ranges(), quantizer.calibration_cache(), feeds,
+                         [name for name in feeds[0]])
+        files.write_cfg(cfg_path, stem, quantizer.node_names(), float_nodes,
+                        files.quantization_parameters(quantized, quantizer.model),
+                        self._config.get("quantized_dtype", "w8a8"))
+        self._built, self._accuracy, self._float_nodes = None, {}, []
+        print(f"I hybrid_quantization_step1: wrote {model_path}, {data_path} and {cfg_path} ({len(float_nodes)} "
+              f"node(s) float16 in the cfg)", file=sys.stderr, flush=True)
+        return 0
+
+    def hybrid_quantization_step2(self, model_input: PathLike, data_input: PathLike,
+                                  model_quantization_cfg: PathLike) -> int:
+        """Reads step 1's three files and builds the QDQ model with the cfg's float16 nodes left float, without
+        calibrating again. It uses the configuration saved by step 1 (this object's config() and load_onnx() are
+        replaced). Then export_rknn() writes it, accuracy_report() gives the cosines on step 1's calibration
+        inputs (stored in the .data file) against the .model, and hybrid_nodes() lists the float nodes."""
+        step = _sibling("quant_hybrid_cfg").read_step2(_path(model_input, "model_input"),
+                                                        _path(data_input, "data_input"),
+                                                        _path(model_quantization_cfg, "model_quantization_cfg"))
+        self._config = dict(step.settings["config"])
+        self._input_names = list(step.settings["input_names"])
+        self._input_sizes = dict(step.settings["input_sizes"])
+        self._source, self._source_name = step.model, os.fspath(model_input)
+        input_meta = self._input_metadata(step.model)
+        quantizer = self._quantizer(step.model, step.feeds, searched=step.searched, calibration=step.calibration)
+        model = quantizer.qdq(step.float_nodes)
+        self._report_accuracy(step.model, model, step.feeds)
+        self._float_nodes = list(step.float_nodes)
+        self._finish_build(model, input_meta)
+        return 0
+
     # --- export ------------------------------------------------------------------------------------------------
 
     def export_rknn(self, export_path: PathLike, **unsupported: Any) -> int:
@@ -393,7 +486,8 @@ class RKNN:
             raise TypeError(f"export_rknn() got an unknown option {name!r}")
         path = _path(export_path, "export_path")
         if self._built is None:
-            raise RuntimeError("export_rknn(): nothing built; call load_onnx() and build() first")
+            raise RuntimeError("export_rknn(): nothing built; call load_onnx() and build() first (or "
+                               "hybrid_quantization_step2())")
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent):
             raise FileNotFoundError(f"export_path: folder {parent!r} does not exist")

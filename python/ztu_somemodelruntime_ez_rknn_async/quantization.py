@@ -9,10 +9,11 @@ weights and activations instead (opset-21 Q/DQ), which the emulator runs on its 
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import tempfile
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -120,15 +121,27 @@ def _read_dataset_file(path: str) -> List[List[np.ndarray]]:
     return samples
 
 
+def _has_calibration_cache() -> bool:
+    """Whether onnxruntime's quantize_static can save and reload its calibration (calibration_cache_path)."""
+    from onnxruntime.quantization import quantize_static
+
+    return "calibration_cache_path" in inspect.signature(quantize_static).parameters
+
+
 class Quantizer:
     """Writes QDQ models of one float model: the model is prepared (opset, Constant weights as initializers,
     `fold`: quant_folding.fold_for_quantization, which merges the tensors the NPU never stores) and its activation
     ranges are searched (`ranges`: quant_ranges.mmse_ranges or kl_ranges; min/max when None) once, so that
-    ``qdq(exclude)`` can be called again with other nodes left in float, as auto hybrid quantization does."""
+    ``qdq(exclude)`` can be called again with other nodes left in float, as auto hybrid quantization does. Where
+    onnxruntime can cache its calibration, the first ``qdq()`` calibrates and the others reuse the cache.
+
+    Hybrid quantization step 2 rebuilds a Quantizer without calibrating: `model` already prepared (no `fold`),
+    `searched` the ranges ``searched_ranges()`` gave and `calibration` the text ``calibration_cache()`` gave."""
 
     def __init__(self, model: Any, feeds: List[Dict[str, np.ndarray]], quantized_dtype: str, per_channel: bool,
                  fold: Optional[Callable[[Any], Any]] = None,
-                 ranges: Optional[Callable[[Any, list], dict]] = None) -> None:
+                 ranges: Optional[Callable[[Any, list], dict]] = None,
+                 searched: Optional[Dict[str, Tuple[float, float]]] = None, calibration: str = "") -> None:
         weight_name, activation_name = QUANTIZED_DTYPES[quantized_dtype]
         sixteen_bit = activation_name == "int16"
         model = _constants_as_initializers(_at_least_opset(model, SIXTEEN_BIT_OPSET if sixteen_bit else 13))
@@ -140,9 +153,27 @@ class Quantizer:
         self._per_channel = per_channel
         # The range searches weigh rounding against clipping for 256 levels; 65,536 levels leave nothing worth
         # clipping.
-        searched = ranges(self.model, feeds) if ranges is not None and not sixteen_bit else {}
-        self._overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}]
-                           for name, (lo, hi) in searched.items()}
+        if searched is None:
+            searched = ranges(self.model, feeds) if ranges is not None and not sixteen_bit else {}
+        self._searched = {name: (np.float32(lo), np.float32(hi)) for name, (lo, hi) in searched.items()}
+        self._overrides = {name: [{"rmin": lo, "rmax": hi}] for name, (lo, hi) in self._searched.items()}
+        self._cache_dir = tempfile.TemporaryDirectory(prefix="ezrknn-calib-") if _has_calibration_cache() else None
+        self._cache = os.path.join(self._cache_dir.name, "calibration.json") if self._cache_dir else None
+        if calibration and self._cache is not None:
+            with open(self._cache, "w", encoding="utf-8") as f:
+                f.write(calibration)
+
+    def searched_ranges(self) -> Dict[str, Tuple[np.float32, np.float32]]:
+        """The activation ranges the range search chose (empty for min/max), by tensor name."""
+        return dict(self._searched)
+
+    def calibration_cache(self) -> str:
+        """onnxruntime's calibration (its JSON cache) after a first ``qdq()``; "" where onnxruntime has no cache,
+        and then every ``qdq()`` calibrates on the feeds again."""
+        if self._cache is None or not os.path.isfile(self._cache):
+            return ""
+        with open(self._cache, encoding="utf-8") as f:
+            return f.read()
 
     def node_names(self) -> List[str]:
         """Every node of the prepared model in graph order: the names ``qdq(exclude=...)`` takes."""
@@ -181,7 +212,8 @@ class Quantizer:
                                 per_channel=self._per_channel, reduce_range=False,
                                 calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=list(exclude),
                                 extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
-                                               "TensorQuantOverrides": self._overrides, "UseQDQContribOps": False})
+                                               "TensorQuantOverrides": self._overrides, "UseQDQContribOps": False},
+                                **({} if self._cache is None else {"calibration_cache_path": self._cache}))
                 return onnx.load(dst)
         finally:
             root.removeFilter(_drop_pre_processing_advice)
