@@ -130,10 +130,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    from . import model_prep
+    from . import prep_cli
 
     try:
-        return model_prep.run_prepare(args)
+        return prep_cli.run_prepare(args)
     except (ValueError, TypeError, OSError, NotImplementedError, RuntimeError) as e:
         raise _UsageError(f"cannot prepare {args.model}: {_one_line(e)}") from e
 
@@ -160,11 +160,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     run.set_defaults(handler=_cmd_run)
 
-    from . import model_prep
+    from . import prep_cli
 
     prepare = sub.add_parser("prepare", help="write a prepared model (ONNX with RKNN metadata), as toolkit2 "
                                              "config/build/export would")
-    model_prep.add_prepare_arguments(prepare)
+    prep_cli.add_prepare_arguments(prepare)
     prepare.set_defaults(handler=_cmd_prepare)
     return parser
 
