@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 OPSET = 13
@@ -76,4 +77,28 @@ def save_cst_sigmoid_model(path: Path, domain: str) -> Path:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(domain, 1)])
     model.ir_version = IR_VERSION
     onnx.save(model, str(path))
+    return path
+
+
+def save_quantized_conv_relu(path: Path, quantized_dtype: str = "w8a8") -> Path:
+    """Conv(3->12, 3x3, pads 1) + Relu on x [1,3,8,8], quantized as a user would with the preparation helper from
+    eight random inputs (`quantized_dtype`: w8a8 or w16a16i); the float model is saved next to it."""
+    _onnx()
+    from onnx import TensorProto, helper, numpy_helper
+    from ztu_somemodelruntime_ez_rknn_async.model_prep import RKNN
+
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.normal(0, 0.3, (12, 3, 3, 3)).astype(np.float32), "w1"),
+             numpy_helper.from_array(rng.normal(0, 0.1, 12).astype(np.float32), "b1")]
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["y"])]
+    float_path = path.with_name(path.stem + "_float.onnx")
+    save_model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 12, 8, 8])], inits, float_path)
+    builder = RKNN()
+    assert builder.config(quantized_dtype=quantized_dtype) == 0
+    assert builder.load_onnx(str(float_path)) == 0
+    calibration = [rng.uniform(-1, 1, (1, 3, 8, 8)).astype(np.float32) for _ in range(8)]
+    assert builder.build(do_quantization=True, dataset=calibration) == 0
+    assert builder.export_rknn(str(path)) == 0
     return path

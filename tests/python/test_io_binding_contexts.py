@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from saved_models import _onnx, save_cst_sigmoid_model, save_model
+from saved_models import _onnx, save_cst_sigmoid_model, save_quantized_conv_relu
 
 REPO = Path(__file__).resolve().parents[2]
 SIGMOID = Path(os.environ.get("EZRKNN_BUILD_DIR", REPO / "build" / "release")) / "plugins" / "librkcst_cstsigmoid.so"
@@ -109,22 +109,8 @@ def test_values_outlive_their_session(ez, open_session, convnet_model):
 @pytest.mark.parametrize("zero_copy_layout", ["nhwc", "native"])
 def test_int8_model_binds_quantized_values(ez, tmp_path, zero_copy_layout):
     """An int8 model's device values are its quantized int8 data: run() returns exactly their dequantization."""
-    _onnx()
-    from onnx import TensorProto, helper, numpy_helper
-    from ztu_somemodelruntime_ez_rknn_async.model_prep import RKNN
-
+    save_quantized_conv_relu(tmp_path / "q.onnx")
     rng = np.random.default_rng(0)
-    inits = [numpy_helper.from_array(rng.normal(0, 0.3, (12, 3, 3, 3)).astype(np.float32), "w1"),
-             numpy_helper.from_array(rng.normal(0, 0.1, 12).astype(np.float32), "b1")]
-    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
-             helper.make_node("Relu", ["c1"], ["y"])]
-    save_model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
-               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 12, 8, 8])], inits, tmp_path / "f.onnx")
-    builder = RKNN()
-    assert builder.load_onnx(str(tmp_path / "f.onnx")) == 0
-    calibration = [rng.uniform(-1, 1, (1, 3, 8, 8)).astype(np.float32) for _ in range(8)]
-    assert builder.build(do_quantization=True, dataset=calibration) == 0
-    assert builder.export_rknn(str(tmp_path / "q.onnx")) == 0
     sess = ez.InferenceSession(str(tmp_path / "q.onnx"),
                                provider_options={"runtime": "emulator", "zero_copy_layout": zero_copy_layout})
     assert sess.get_outputs()[0].type == "tensor(int8)"

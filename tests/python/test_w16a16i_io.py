@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from saved_models import _onnx, save_model
+from saved_models import save_quantized_conv_relu
 
 SHAPE = (1, 3, 8, 8)
 
@@ -14,25 +14,7 @@ SHAPE = (1, 3, 8, 8)
 @pytest.fixture(scope="module")
 def w16_model(model_dir):
     """Conv(3->12, 3x3) + Relu, quantized as a user would with the preparation helper."""
-    _onnx()
-    from onnx import TensorProto, helper, numpy_helper
-    from ztu_somemodelruntime_ez_rknn_async.model_prep import RKNN
-
-    rng = np.random.default_rng(0)
-    inits = [numpy_helper.from_array(rng.normal(0, 0.3, (12, 3, 3, 3)).astype(np.float32), "w1"),
-             numpy_helper.from_array(rng.normal(0, 0.1, 12).astype(np.float32), "b1")]
-    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
-             helper.make_node("Relu", ["c1"], ["y"])]
-    save_model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(SHAPE))],
-               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 12, 8, 8])], inits,
-               model_dir / "w16_float.onnx")
-    builder = RKNN()
-    assert builder.config(quantized_dtype="w16a16i") == 0
-    assert builder.load_onnx(str(model_dir / "w16_float.onnx")) == 0
-    calibration = [rng.uniform(-1, 1, SHAPE).astype(np.float32) for _ in range(8)]
-    assert builder.build(do_quantization=True, dataset=calibration) == 0
-    assert builder.export_rknn(str(model_dir / "w16.onnx")) == 0
-    return model_dir / "w16.onnx"
+    return save_quantized_conv_relu(model_dir / "w16.onnx", "w16a16i")
 
 
 def qdq_parameters(path, tensor):

@@ -44,6 +44,16 @@ def emu(emu_lib, monkeypatch) -> Emulator:
     emulator.destroy_all()
 
 
+@pytest.fixture
+def mems(emu_lib):
+    """Mems a test creates with rknn_create_mem*; destroyed afterwards (a second destroy of one the test freed is
+    harmless)."""
+    created = []
+    yield created
+    for m in created:
+        emu_lib.rknn_destroy_mem(0, m)
+
+
 @pytest.fixture(scope="session")
 def emu_models(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("emu_models")

@@ -221,14 +221,6 @@ def test_bad_buffers_are_param_invalid(emu):
     assert ctx.raw_inputs_set([{"data": q.view(np.uint16)}]) == R.RKNN_ERR_PARAM_INVALID  # not the model's type
 
 
-@pytest.fixture
-def mems(emu_lib):
-    created = []
-    yield created
-    for m in created:
-        emu_lib.rknn_destroy_mem(0, m)
-
-
 def test_zero_copy_float_input_and_native_int16_output(emu, emu_lib, mems):
     """rknn_set_io_mem: a float32 NCHW input mem is quantized like rknn_inputs_set data, a native int16 input mem
     is taken as is (pass_through), and the native output mem holds the int16 values in NC1HWC2."""

@@ -36,15 +36,6 @@ def add4d(emu):
     return emu.open(M.to_bytes(M.add_const([1, 3, 4, 5])))
 
 
-@pytest.fixture
-def mems(emu_lib):
-    """Mems a test creates; destroyed afterwards (a second destroy of one the test freed is harmless)."""
-    created = []
-    yield created
-    for m in created:
-        emu_lib.rknn_destroy_mem(0, m)
-
-
 def create(emu_lib, mems, ctx, size, flags=None):
     m = emu_lib.rknn_create_mem(ctx, size) if flags is None else emu_lib.rknn_create_mem2(ctx, size, flags)
     assert m, emu_lib.ezrknn_emu_last_error().decode()
