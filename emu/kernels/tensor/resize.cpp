@@ -249,13 +249,10 @@ std::unique_ptr<Kernel> make_resize(KernelContext& ctx) {
         ctx.fail(std::string("mode '") + mode + "' does not support dtype " + onnx::data_type_name(t));
     std::vector<Pass> passes;
     Shape cur = x.shape;
-    // Passes commute; the last axis's pass gathers element by element, so it goes first when it upsamples (fewer
-    // rows to gather) and the others stream whole rows.
+    // Axis by axis in increasing order, as the reference implementation: in exact arithmetic the passes commute,
+    // in double they can differ in the last bit, which decides an output lying on a rounding tie.
     std::vector<size_t> order;
-    const size_t r = cur.size();
-    if (r > 0 && params[r - 1].out > params[r - 1].in) order.push_back(r - 1);
-    for (size_t d = 0; d < r; ++d)
-        if (order.empty() || d != order.front()) order.push_back(d);
+    for (size_t d = 0; d < cur.size(); ++d) order.push_back(d);
     for (size_t d : order) {
         AxisTable table = resize::build_axis_table(params[d], opt);
         if (identity(params[d], table)) continue;

@@ -33,6 +33,19 @@ void from_double(const double* src, void* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) d[i] = saturate_round<T>(src[i]);
 }
 
+// The float nearest v toward zero, its last bit set when inexact (rounding to odd): rounding that float to half
+// then gives v's nearest half, which rounding v to the nearest float first would not where that float is a tie.
+float round_to_odd_float(double v) {
+    float f = static_cast<float>(v);
+    if (v != v || static_cast<double>(f) == v) return f;
+    if (std::fabs(static_cast<double>(f)) > std::fabs(v)) f = std::nextafter(f, 0.0f);
+    uint32_t bits = 0;
+    std::memcpy(&bits, &f, sizeof bits);
+    bits |= 1u;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
 // Row loops of the streaming passes, cloned per ISA. No clone enables FMA: a fused multiply-add would round
 // differently, and every host must give the same bits.
 #define EZEMU_RESIZE_ROWS __attribute__((target_clones("avx2", "default")))
@@ -188,10 +201,8 @@ private:
         using DT = onnx::DataType;
         switch (dtype_) {
             case DT::Float16: {
-                // Through float: a double that rounds to a float exactly halfway between two halves is rare enough
-                // (it needs 29 zero bits below the float's last one) to take.
                 auto* h = static_cast<uint16_t*>(y);
-                for (int64_t i = 0; i < out_count_; ++i) h[i] = numerics::float_to_half(static_cast<float>(src[i]));
+                for (int64_t i = 0; i < out_count_; ++i) h[i] = numerics::float_to_half(round_to_odd_float(src[i]));
                 break;
             }
             case DT::Int8: from_double<int8_t>(src, y, out_count_); break;
