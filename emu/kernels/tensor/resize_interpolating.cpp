@@ -81,7 +81,7 @@ public:
     }
 
     size_t scratch_bytes() const override {
-        return static_cast<size_t>(2 * buffer_ + row_ + std::max(convert_, out_count_)) * sizeof(double);
+        return static_cast<size_t>(2 * buffer_ + row_ + convert_) * sizeof(double);
     }
 
     void run(const RunContext& ctx) const override {
