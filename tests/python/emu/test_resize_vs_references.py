@@ -179,3 +179,15 @@ def test_other_dtypes_round_the_exact_value_once(emu, dtype, elem):
     np.testing.assert_array_equal(got, want)
     ort_y = run_ort(model, {"x": x})[0].astype(np.float64)
     assert np.abs(got.astype(np.float64) - ort_y).max() <= (0.02 if dtype == np.float16 else 1)
+
+
+@pytest.mark.parametrize("attrs, roi", [({"mode": "linear", "coordinate_transformation_mode": "align_corners"}, None),
+                                        ({"mode": "linear", **CROP}, DYADIC_ROI), ({"mode": "nearest", **CROP}, DYADIC_ROI)],
+                         ids=["align_corners", "crop_linear", "crop_nearest"])
+def test_a_fractional_output_length_divides_as_the_reference(emu, attrs, roi):
+    """scales 1.7 on 6: the formulas divide by scale·length − 1 = 9.2 (the reference evaluator, the emulator), not
+    by the whole output length − 1 = 9 (onnxruntime, which differs on most of these outputs)."""
+    model = resize_model(attrs, [1, 1, 1.7, 0.6], roi)
+    x = input_values()
+    want = run_reference(model, {"x": x})[0]
+    np.testing.assert_array_equal(run_emu(emu, model, x, want.shape), want)
