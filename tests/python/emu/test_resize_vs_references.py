@@ -181,9 +181,11 @@ def test_other_dtypes_round_the_exact_value_once(emu, dtype, elem):
     assert np.abs(got.astype(np.float64) - ort_y).max() <= (0.02 if dtype == np.float16 else 1)
 
 
-@pytest.mark.parametrize("attrs, roi", [({"mode": "linear", "coordinate_transformation_mode": "align_corners"}, None),
-                                        ({"mode": "linear", **CROP}, DYADIC_ROI), ({"mode": "nearest", **CROP}, DYADIC_ROI)],
-                         ids=["align_corners", "crop_linear", "crop_nearest"])
+FRACTIONAL_CASES = [({"mode": "linear", "coordinate_transformation_mode": "align_corners"}, None),
+                    ({"mode": "linear", **CROP}, DYADIC_ROI), ({"mode": "nearest", **CROP}, DYADIC_ROI)]
+
+
+@pytest.mark.parametrize("attrs, roi", FRACTIONAL_CASES, ids=["align_corners", "crop_linear", "crop_nearest"])
 def test_a_fractional_output_length_divides_as_the_reference(emu, attrs, roi):
     """scales 1.7 on 6: the formulas divide by scale·length − 1 = 9.2 (the reference evaluator, the emulator), not
     by the whole output length − 1 = 9 (onnxruntime, which differs on most of these outputs)."""
