@@ -1,7 +1,6 @@
 // Resize (opset 10 to 19): nearest, linear and cubic sampling over any subset of axes. Sampling is separable, so a
 // run resizes one axis at a time through tables built at load time. Nearest is a pure gather for every dtype;
-// linear and cubic compute in float (fp16 and integers convert on the way in and out, integers rounding half to
-// even and saturating).
+// linear and cubic accumulate in double and round once to the output type (integers half to even, saturating).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "kernels/registry.hpp"
+#include "kernels/tensor/resize_interpolating.hpp"
 #include "kernels/tensor/resize_weights.hpp"
 #include "kernels/tensor/view.hpp"
 #include "numerics/fp16.hpp"
@@ -19,12 +19,7 @@ namespace ezemu::kernels {
 namespace {
 
 using resize::AxisTable;
-
-// One resized axis of a tensor seen as [outer, in, inner] -> [outer, out, inner].
-struct Pass {
-    int64_t outer = 1, in = 1, out = 1, inner = 1;
-    AxisTable table;
-};
+using resize::Pass;
 
 class NearestResizeKernel final : public Kernel {
 public:
@@ -102,142 +97,6 @@ private:
     std::vector<int64_t> strides_;
     size_t esize_;
     int64_t repeat_ = 0;  // k when the last axis repeats every input element k times, else 0
-};
-
-template <class T>
-T saturate_round(float v) {
-    if (std::isnan(v)) return T(0);
-    const double r = std::nearbyint(static_cast<double>(v));
-    if (r <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
-    if (r >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
-    return static_cast<T>(r);
-}
-
-template <class T>
-void to_float(const void* src, float* dst, int64_t n) {
-    const T* s = static_cast<const T*>(src);
-    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(s[i]);
-}
-
-template <class T>
-void from_float(const float* src, void* dst, int64_t n) {
-    T* d = static_cast<T*>(dst);
-    for (int64_t i = 0; i < n; ++i) d[i] = saturate_round<T>(src[i]);
-}
-
-class InterpolatingResizeKernel final : public Kernel {
-public:
-    InterpolatingResizeKernel(std::vector<Pass> passes, onnx::DataType dtype, int64_t in_count, int64_t out_count,
-                              float extrapolation)
-        : passes_(std::move(passes)), dtype_(dtype), in_count_(in_count), out_count_(out_count),
-          extrapolation_(extrapolation) {
-        for (const Pass& p : passes_) buffer_ = std::max(buffer_, p.outer * p.out * p.inner);
-        buffer_ = (buffer_ + 15) / 16 * 16;  // keeps each scratch region 64-byte aligned
-        convert_ = dtype_ == onnx::DataType::Float ? 0 : (in_count_ + 15) / 16 * 16;
-    }
-
-    size_t scratch_bytes() const override {
-        return static_cast<size_t>(2 * buffer_ + std::max(convert_, out_count_)) * sizeof(float);
-    }
-
-    void run(const RunContext& ctx) const override {
-        auto* scratch = static_cast<float*>(ctx.scratch);
-        float* ping = scratch;
-        float* pong = scratch + buffer_;
-        float* conv = scratch + 2 * buffer_;
-        const bool is_float = dtype_ == onnx::DataType::Float;
-        const float* src = static_cast<const float*>(ctx.inputs[0]);
-        if (!is_float) {
-            load(ctx.inputs[0], conv);
-            src = conv;
-        }
-        if (passes_.empty()) {  // nothing resized: a copy (with the dtype's round trip)
-            if (is_float) std::memcpy(ctx.outputs[0], src, static_cast<size_t>(in_count_) * sizeof(float));
-            else store(src, ctx.outputs[0]);
-            return;
-        }
-        for (size_t i = 0; i < passes_.size(); ++i) {
-            const bool last = i + 1 == passes_.size();
-            float* dst = last && is_float ? static_cast<float*>(ctx.outputs[0]) : (i % 2 == 0 ? ping : pong);
-            apply(passes_[i], src, dst);
-            src = dst;
-        }
-        if (!is_float) store(src, ctx.outputs[0]);
-    }
-
-private:
-    void apply(const Pass& p, const float* x, float* y) const {
-        const AxisTable& t = p.table;
-        const int64_t taps = t.taps;
-        for (int64_t o = 0; o < p.outer; ++o) {
-            const float* xs = x + o * p.in * p.inner;
-            float* ys = y + o * p.out * p.inner;
-            if (p.inner == 1) {
-                for (int64_t j = 0; j < p.out; ++j) {
-                    const int64_t* ix = &t.index[static_cast<size_t>(j * taps)];
-                    const float* w = &t.weight[static_cast<size_t>(j * taps)];
-                    float acc = 0.0f;
-                    for (int64_t k = 0; k < taps; ++k) acc += w[k] * xs[ix[k]];
-                    ys[j] = t.extrapolate[static_cast<size_t>(j)] ? extrapolation_ : acc;
-                }
-                continue;
-            }
-            for (int64_t j = 0; j < p.out; ++j) {
-                float* yr = ys + j * p.inner;
-                if (t.extrapolate[static_cast<size_t>(j)]) {
-                    std::fill(yr, yr + p.inner, extrapolation_);
-                    continue;
-                }
-                const int64_t* ix = &t.index[static_cast<size_t>(j * taps)];
-                const float* w = &t.weight[static_cast<size_t>(j * taps)];
-                const float* r0 = xs + ix[0] * p.inner;
-                const float w0 = w[0];
-                for (int64_t i = 0; i < p.inner; ++i) yr[i] = w0 * r0[i];
-                for (int64_t k = 1; k < taps; ++k) {
-                    const float* rk = xs + ix[k] * p.inner;
-                    const float wk = w[k];
-                    if (wk == 0.0f) continue;
-                    for (int64_t i = 0; i < p.inner; ++i) yr[i] += wk * rk[i];
-                }
-            }
-        }
-    }
-
-    void load(const void* x, float* dst) const {
-        using DT = onnx::DataType;
-        switch (dtype_) {
-            case DT::Float16: numerics::halves_to_floats(static_cast<const uint16_t*>(x), dst, static_cast<size_t>(in_count_)); break;
-            case DT::Int8: to_float<int8_t>(x, dst, in_count_); break;
-            case DT::Uint8: to_float<uint8_t>(x, dst, in_count_); break;
-            case DT::Int16: to_float<int16_t>(x, dst, in_count_); break;
-            case DT::Uint16: to_float<uint16_t>(x, dst, in_count_); break;
-            case DT::Int32: to_float<int32_t>(x, dst, in_count_); break;
-            case DT::Uint32: to_float<uint32_t>(x, dst, in_count_); break;
-            case DT::Int64: to_float<int64_t>(x, dst, in_count_); break;
-            default: break;
-        }
-    }
-
-    void store(const float* src, void* y) const {
-        using DT = onnx::DataType;
-        switch (dtype_) {
-            case DT::Float16: numerics::floats_to_halves(src, static_cast<uint16_t*>(y), static_cast<size_t>(out_count_)); break;
-            case DT::Int8: from_float<int8_t>(src, y, out_count_); break;
-            case DT::Uint8: from_float<uint8_t>(src, y, out_count_); break;
-            case DT::Int16: from_float<int16_t>(src, y, out_count_); break;
-            case DT::Uint16: from_float<uint16_t>(src, y, out_count_); break;
-            case DT::Int32: from_float<int32_t>(src, y, out_count_); break;
-            case DT::Uint32: from_float<uint32_t>(src, y, out_count_); break;
-            case DT::Int64: from_float<int64_t>(src, y, out_count_); break;
-            default: break;
-        }
-    }
-
-    std::vector<Pass> passes_;
-    onnx::DataType dtype_;
-    int64_t in_count_, out_count_;
-    float extrapolation_;
-    int64_t buffer_ = 0, convert_ = 0;  // in floats
 };
 
 // Float values of a constant float/fp16 input (scales, roi).
@@ -369,9 +228,9 @@ std::unique_ptr<Kernel> make_resize(KernelContext& ctx) {
         if (p.in != p.out || t.any_extrapolation) return false;
         for (int64_t o = 0; o < p.out; ++o)
             for (int64_t k = 0; k < t.taps; ++k) {
-                const float w = t.weight[static_cast<size_t>(o * t.taps + k)];
+                const double w = t.weight[static_cast<size_t>(o * t.taps + k)];
                 const int64_t i = t.index[static_cast<size_t>(o * t.taps + k)];
-                if (w != 0.0f && (i != o || w != 1.0f)) return false;
+                if (w != 0.0 && (i != o || w != 1.0)) return false;
             }
         return true;
     };
@@ -390,13 +249,10 @@ std::unique_ptr<Kernel> make_resize(KernelContext& ctx) {
         ctx.fail(std::string("mode '") + mode + "' does not support dtype " + onnx::data_type_name(t));
     std::vector<Pass> passes;
     Shape cur = x.shape;
-    // Passes commute; the last axis's pass gathers element by element, so it goes first when it upsamples (fewer
-    // rows to gather) and the others stream whole rows.
+    // Axis by axis in increasing order, as the reference implementation: in exact arithmetic the passes commute,
+    // in double they can differ in the last bit, which decides an output lying on a rounding tie.
     std::vector<size_t> order;
-    const size_t r = cur.size();
-    if (r > 0 && params[r - 1].out > params[r - 1].in) order.push_back(r - 1);
-    for (size_t d = 0; d < r; ++d)
-        if (order.empty() || d != order.front()) order.push_back(d);
+    for (size_t d = 0; d < cur.size(); ++d) order.push_back(d);
     for (size_t d : order) {
         AxisTable table = resize::build_axis_table(params[d], opt);
         if (identity(params[d], table)) continue;
@@ -409,8 +265,8 @@ std::unique_ptr<Kernel> make_resize(KernelContext& ctx) {
         cur[d] = p.out;
         passes.push_back(std::move(p));
     }
-    return std::make_unique<InterpolatingResizeKernel>(std::move(passes), t, x.element_count(), shape_elements(y),
-                                                       extrapolation);
+    return resize::make_interpolating_kernel(std::move(passes), t, x.element_count(), shape_elements(y),
+                                             extrapolation);
 }
 
 }  // namespace ezemu::kernels

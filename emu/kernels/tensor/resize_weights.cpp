@@ -110,7 +110,7 @@ AxisTable build_axis_table(const AxisParams& a, const Options& opt) {
         if (opt.mode == Mode::Nearest) {
             const int64_t i = nearest_index(x, opt.rounding, a.scale < 1.0);
             t.index[row] = std::clamp<int64_t>(i, 0, last);
-            t.weight[row] = 1.0f;
+            t.weight[row] = 1.0;
             continue;
         }
         // The taps nearest x, ties to the lower side: an integer x sits at the right of the even-width window.
@@ -133,7 +133,7 @@ AxisTable build_axis_table(const AxisParams& a, const Options& opt) {
         if (sum == 0.0) sum = 1.0;
         for (int64_t k = 0; k < t.taps; ++k) {
             t.index[row + static_cast<size_t>(k)] = std::clamp<int64_t>(first + k, 0, last);
-            t.weight[row + static_cast<size_t>(k)] = static_cast<float>(normalize ? wp[k] / sum : wp[k]);
+            t.weight[row + static_cast<size_t>(k)] = normalize ? wp[k] / sum : wp[k];
         }
     }
     return t;

@@ -32,7 +32,7 @@ struct Options {
 struct AxisTable {
     int64_t taps = 1;                  // input coordinates per output coordinate
     std::vector<int64_t> index;        // out * taps input coordinates, clamped into [0, in)
-    std::vector<float> weight;         // out * taps
+    std::vector<double> weight;        // out * taps
     std::vector<uint8_t> extrapolate;  // per output coordinate: 1 when it lies outside the crop (tf_crop_and_resize)
     bool any_extrapolation = false;
 };

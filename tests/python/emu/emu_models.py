@@ -30,6 +30,21 @@ def run_ort(model: onnx.ModelProto, feeds):
     return sess.run(None, feeds)
 
 
+def run_reference(model: onnx.ModelProto, feeds):
+    """The outputs of onnx's reference implementation (onnx.reference.ReferenceEvaluator): the ONNX
+    specification's own semantics, a third opinion beside onnxruntime and the emulator. Models below opset 19 are
+    run at 19, where the reference implements QuantizeLinear / DequantizeLinear (same semantics for 8-bit types)."""
+    import copy
+
+    from onnx.reference import ReferenceEvaluator
+
+    model = copy.deepcopy(model)
+    for opset in model.opset_import:
+        if opset.domain in ("", "ai.onnx") and opset.version < 19:
+            opset.version = 19
+    return ReferenceEvaluator(model).run(None, feeds)
+
+
 def make_model(nodes, inputs, outputs, initializers=(), metadata=None, name="graph", check=True,
                extra_opsets=(), opset=OPSET) -> onnx.ModelProto:
     graph = helper.make_graph(nodes, name, inputs, outputs, list(initializers))

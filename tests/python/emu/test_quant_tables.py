@@ -8,7 +8,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import rknn_ctypes as R
-from emu_models import make_model, run_ort, to_bytes, vi
+from emu_models import make_model, run_ort, run_reference, to_bytes, vi
 from emu_session import RknnCallError
 
 ort = pytest.importorskip("onnxruntime")
@@ -310,6 +310,40 @@ def test_resize_that_computes_values_stays_on_the_float_path(emu, attrs):
     x = np.random.default_rng(6).integers(-128, 128, size=[2, 4, 6, 6]).astype(np.int8)
     _, detail = open_and_run(emu, model, x)
     assert "Resize node 'mv'" in detail and "QLinearResize" not in detail, detail
+
+
+def exact_codes_of_linear_resize(x, zp):
+    """Linear Resize (half_pixel, scales [1, 1, 2, 2]) of the codes minus their zero point, exactly: the values are
+    integers and the weights multiples of 1/16, so float32 holds every sum (the reference evaluator computes them)."""
+    node = helper.make_node("Resize", ["c", "", "scales"], ["v"], mode="linear")
+    model = make_model([node], [vi("c", TensorProto.FLOAT, list(x.shape))], [vi("v", TensorProto.FLOAT, None)],
+                       [numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")], check=False)
+    return run_reference(model, {"c": (x.astype(np.float32) - np.float32(zp))})[0].astype(np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8], ids=["int8", "uint8"])
+@pytest.mark.parametrize("y_params", [(0.021, -3), (0.034, 7)], ids=["same_params", "requantized"])
+def test_linear_resize_in_a_qdq_model_matches_the_reference_evaluator(emu, dtype, y_params):
+    """DQ -> linear Resize -> Q rounds the resized values once to float32, as the spec's reference implementation
+    does. onnxruntime rounds after every product and sum, which decides some exact ties of the QuantizeLinear: with
+    equal parameters a bilinear 2x value is k/16 of a step, and k = 8 (mod 16) is a tie. docs/emulator.md, "Resize"."""
+    extra = [("", None), ("scales", np.array([1, 1, 2, 2], np.float32))]
+    model = move_model("Resize", {"mode": "linear"}, extra, [2, 4, 12, 12], [2, 4, 6, 6], dtype, y_params)
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(6).integers(info.min, info.max + 1, size=[2, 4, 6, 6]).astype(dtype)
+    got, _ = open_and_run(emu, model, x)
+    got = got.reshape(2, 4, 12, 12)
+    np.testing.assert_array_equal(got, run_reference(model, {"x": x})[0])
+    want = run_ort(model, {"x": x})[0]
+    apart = got.astype(np.int32) != want.astype(np.int32)
+    assert np.abs(got.astype(np.int32) - want.astype(np.int32)).max() <= 1
+    if y_params[0] != 0.021:
+        assert not apart.any()  # measured: no sum of this ratio lies near a tie
+        return
+    v = exact_codes_of_linear_resize(x, zero_point(dtype, -3))
+    ties = v - np.floor(v) == 0.5
+    assert ties.sum() > 50  # the case is tie-heavy, so the rounding order shows
+    assert apart.sum() > 0 and not (apart & ~ties).any(), np.argwhere(apart & ~ties)
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8], ids=["int8", "uint8"])
