@@ -11,7 +11,7 @@ import pytest
 
 import emu_models as M
 import rknn_ctypes as R
-from test_zero_copy import create, mem_array, mems  # noqa: F401  (mems is a fixture)
+from test_zero_copy import create, mem_array
 
 MEAN = [10.0, 128.0, 0.5]
 STD = [2.0, 64.0, 0.25]
