@@ -17,11 +17,17 @@ template <class T>
 class MaxPoolKernel final : public Kernel {
 public:
     MaxPoolKernel(int64_t planes, const Window3d& w, bool with_indices, bool column_major)
-        : planes_(planes), w_(w), with_indices_(with_indices), column_major_(column_major) {}
+        : planes_(planes), w_(w), with_indices_(with_indices), column_major_(column_major) {
+        inside_ = !with_indices;
+        for (int a = 0; a < 3; ++a)
+            inside_ = inside_ && w.pad_begin[a] == 0 &&
+                      (w.out[a] - 1) * w.stride[a] + (w.kernel[a] - 1) * w.dilation[a] < w.in[a];
+    }
 
     void run(const RunContext& ctx) const override {
         const auto* x = static_cast<const T*>(ctx.inputs[0]);
         auto* y = static_cast<T*>(ctx.outputs[0]);
+        if (inside_) return run_inside(x, y);
         auto* indices = with_indices_ ? static_cast<int64_t*>(ctx.outputs[1]) : nullptr;
         const int64_t in_size = w_.in_size(), out_size = w_.out_size();
         for (int64_t p = 0; p < planes_; ++p) {
@@ -38,12 +44,38 @@ public:
     }
 
 private:
+    static constexpr T lowest() {
+        return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                                    : std::numeric_limits<T>::lowest();
+    }
+
+    // Every window inside the input (no padding tap, no index): the taps in max_at's order, without its bounds checks.
+    void run_inside(const T* x, T* y) const {
+        const int64_t in_h = w_.in[1], in_w = w_.in[2], in_size = w_.in_size();
+        for (int64_t p = 0; p < planes_; ++p) {
+            const T* xp = x + p * in_size;
+            for (int64_t od = 0; od < w_.out[0]; ++od)
+                for (int64_t oh = 0; oh < w_.out[1]; ++oh) {
+                    const T* row0 = xp + (od * w_.stride[0] * in_h + oh * w_.stride[1]) * in_w;
+                    for (int64_t ow = 0; ow < w_.out[2]; ++ow, ++y) {
+                        const T* base = row0 + ow * w_.stride[2];
+                        T m = lowest();
+                        for (int64_t kd = 0; kd < w_.kernel[0]; ++kd)
+                            for (int64_t kh = 0; kh < w_.kernel[1]; ++kh) {
+                                const T* r = base + (kd * w_.dilation[0] * in_h + kh * w_.dilation[1]) * in_w;
+                                for (int64_t kw = 0; kw < w_.kernel[2]; ++kw) m = std::max(m, r[kw * w_.dilation[2]]);
+                            }
+                        *y = m;
+                    }
+                }
+        }
+    }
+
     // The largest value of the window; with WithIndex also its flat index in the whole input (row-major, or
     // column-major over the spatial dims with storage_order=1), plane offset included.
     template <bool WithIndex>
     T max_at(const T* xp, std::array<int64_t, 3> o, int64_t plane_offset, int64_t& index) const {
-        T m = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
-                                                   : std::numeric_limits<T>::lowest();
+        T m = lowest();
         int64_t bd = -1, bh = -1, bw = -1;
         w_.for_each_tap(xp, o, [&](int64_t id, int64_t ih, int64_t iw, T v) {
             if constexpr (WithIndex) {
@@ -64,6 +96,7 @@ private:
     int64_t planes_;
     Window3d w_;
     bool with_indices_, column_major_;
+    bool inside_ = false;
 };
 
 class AveragePoolKernel final : public Kernel {
