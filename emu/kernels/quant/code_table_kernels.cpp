@@ -73,6 +73,7 @@ std::unique_ptr<Kernel> make_inner(const KernelContext& ctx, const onnx::Node& n
 class LookupKernel final : public Kernel {
 public:
     LookupKernel(const CodeTable& table, int64_t n) : table_(table), n_(n) {}
+    bool elementwise() const override { return true; }  // so it may run channels-last between QLinearConvs
     void run(const RunContext& ctx) const override { table_.apply(ctx.inputs[0], ctx.outputs[0], n_); }
 
 private:
