@@ -2,6 +2,8 @@
 // (AVX-512, every code pair, either input broadcast), the code-table lookup (VBMI), the requantization of int32 rows
 // (the flat pass for channel counts that are no multiple of 16), over tails of every length 0..64; and
 // DQ -> activation -> MaxPool -> Q on the codes against the same graph run in float.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -145,6 +147,44 @@ void check_write_rows() {
 TEST(QuantSimdPaths, RequantizedRowsMatchTheScalarRuleForEveryChannelCount) {
     check_write_rows<int8_t>();
     check_write_rows<uint8_t>();
+}
+
+// QuantizeLinear per tensor from float32 (the AVX-512 row where the CPU has it) against the rule: the float32
+// division, round half to even, + zero point, saturated; NaN gives the zero point. Ties, both ends, infinities and
+// NaN, over every length 0..64.
+template <class Q>
+void check_quantize_rows() {
+    constexpr DT dt = std::is_signed_v<Q> ? DT::Int8 : DT::Uint8;
+    const float scale = 0.25f;
+    const int32_t zp = std::is_signed_v<Q> ? -3 : 130;
+    std::vector<float> specials{0.125f, -0.125f, 0.375f, -0.375f, 0.625f, 1.0f, -1.0f, 31.875f, -32.125f,
+                                1e9f, -1e9f, 3e38f, std::numeric_limits<float>::infinity(),
+                                -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()};
+    std::mt19937 rng(17);
+    std::uniform_real_distribution<float> d(-40.0f, 40.0f);
+    for (int64_t n = 0; n <= 64; ++n) {
+        std::vector<float> x(static_cast<size_t>(n));
+        for (size_t i = 0; i < x.size(); ++i)
+            x[i] = i % 3 == 0 ? specials[(i / 3 + size_t(n)) % specials.size()] : d(rng);
+        ModelBuilder mb(13);
+        mb.input("x", DT::Float, {n}).initializer<float>("s", DT::Float, {}, {scale});
+        mb.initializer<Q>("z", dt, {}, {static_cast<Q>(zp)});
+        mb.node("QuantizeLinear", {"x", "s", "z"}, {"y"}).output("y");
+        const auto got = from_bytes<Q>(run_bytes(*compile(mb), {to_bytes(x)})[0]);
+        ASSERT_EQ(got.size(), x.size());
+        for (size_t i = 0; i < x.size(); ++i) {
+            const float ratio = x[i] / scale;
+            const double r = (std::isnan(ratio) ? 0.0 : std::nearbyint(static_cast<double>(ratio))) + zp;
+            const double want =
+                std::clamp(r, double(std::numeric_limits<Q>::min()), double(std::numeric_limits<Q>::max()));
+            ASSERT_EQ(double(got[i]), want) << "x " << x[i] << ", element " << i << " of " << n;
+        }
+    }
+}
+
+TEST(QuantSimdPaths, QuantizeLinearRowsFollowTheRuleOnEveryTail) {
+    check_quantize_rows<int8_t>();
+    check_quantize_rows<uint8_t>();
 }
 
 // DQ(x) -> activation -> MaxPool -> Q(y) runs as one QLinearMaxPool on the codes; with the activation's output also a
