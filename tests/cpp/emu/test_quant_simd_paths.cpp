@@ -228,5 +228,25 @@ TEST(QuantSimdPaths, ActivationThenMaxPoolRunsOnTheCodesWithTheFloatPathsBits) {
     }
 }
 
+// A QLinear<op> node with lookup_op written by hand: only a MaxPool after a tabulated activation; refused naming
+// the node otherwise.
+TEST(QuantSimdPaths, LookupBeforeACodeOpIsOnlyForMaxPool) {
+    const auto model = [](const std::string& op, const std::string& lookup) {
+        ModelBuilder mb(14);
+        mb.input("x", DT::Int8, {1, 1, 4, 4}).initializer<float>("s", DT::Float, {}, {0.1f});
+        mb.initializer<int8_t>("z", DT::Int8, {}, {0});
+        std::vector<onnx::Attribute> attrs{attr_string("lookup_op", lookup)};
+        if (op == "MaxPool") attrs.push_back(attr_ints("kernel_shape", {2, 2}));
+        else attrs.push_back(attr_int("axis", 1));
+        mb.node("QLinear" + op, {"x", "s", "z", "s", "z"}, {"y"}, attrs, "fused").output("y");
+        return mb;
+    };
+    EXPECT_TRUE(throws_model_error([&] { compile(model("Flatten", "HardSwish")); },
+                                   {"QLinearFlatten node 'fused'", "only for a MaxPool"}));
+    EXPECT_TRUE(throws_model_error([&] { compile(model("MaxPool", "Softmax")); },
+                                   {"QLinearMaxPool node 'fused'", "Softmax"}));
+    EXPECT_NO_THROW(compile(model("MaxPool", "HardSwish")));
+}
+
 }  // namespace
 }  // namespace ezemu::testing
