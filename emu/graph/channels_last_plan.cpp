@@ -24,6 +24,11 @@ ReaderMap find_readers(const onnx::Graph& graph) {
     return readers;
 }
 
+// The fused steps whose kernels are elementwise (any layout, the same for inputs and output).
+bool elementwise(const onnx::Node& fused) {
+    return fused.op_type == "QLinearAdd" || fused.op_type == "QLinearLookup";
+}
+
 }  // namespace
 
 std::unordered_set<std::string> plan_channels_last(const onnx::Graph& graph,
@@ -83,6 +88,7 @@ IntegerChannelsLastPlan plan_integer_channels_last(const onnx::Graph& graph,
         const onnx::Node* f = fused_op(node);
         if (!f) return false;
         if (f->op_type == "QLinearAdd") return k == 0 || k == 1;
+        if (f->op_type == "QLinearLookup") return k == 0;
         if (f->op_type != "QLinearConv" || k != 0) return false;
         auto rank = weight_rank.find(f->inputs[3]);
         return rank != weight_rank.end() && rank->second == 4;
@@ -93,7 +99,7 @@ IntegerChannelsLastPlan plan_integer_channels_last(const onnx::Graph& graph,
     for (const auto& [node, pattern] : patterns) {
         const onnx::Node& f = pattern.fused;
         const bool conv = f.op_type == "QLinearConv" && reads_channels_last(node, 0);
-        if ((!conv && f.op_type != "QLinearAdd") || f.outputs.size() != 1) continue;
+        if ((!conv && !elementwise(f)) || f.outputs.size() != 1) continue;
         const std::string& t = f.outputs[0];
         auto rs = readers.find(t);
         if (outputs.count(t) || rs == readers.end()) continue;
@@ -113,16 +119,19 @@ IntegerChannelsLastPlan plan_integer_channels_last(const onnx::Graph& graph,
         plan.tensors.insert(t);
         dequantize_of.emplace(t, std::move(dequantize));
     }
-    // An elementwise QLinearAdd keeps one layout for a, b and y.
+    // An elementwise step keeps one layout for its data inputs and output (QLinearAdd: a, b, y; QLinearLookup: x, y).
     for (bool changed = true; changed;) {
         changed = false;
         for (const auto& [node, pattern] : patterns) {
             const onnx::Node& f = pattern.fused;
-            if (f.op_type != "QLinearAdd") continue;
-            const std::string* names[] = {&f.inputs[0], &f.inputs[3], &f.outputs[0]};
+            if (!elementwise(f)) continue;
+            const bool add = f.op_type == "QLinearAdd";
+            const std::vector<const std::string*> names =
+                add ? std::vector<const std::string*>{&f.inputs[0], &f.inputs[3], &f.outputs[0]}
+                    : std::vector<const std::string*>{&f.inputs[0], &f.outputs[0]};
             size_t planned = 0;
             for (const std::string* n : names) planned += plan.tensors.count(*n);
-            if (planned == 0 || planned == 3) continue;
+            if (planned == 0 || planned == names.size()) continue;
             for (const std::string* n : names) plan.tensors.erase(*n);
             changed = true;
         }

@@ -223,6 +223,7 @@ private:
         if (it->second.quantize_node != QdqPattern::kNone) absorbed_quantize_.insert(it->second.quantize_node);
         absorbed_quantize_.insert(it->second.more_quantize_nodes.begin(), it->second.more_quantize_nodes.end());
         if (it->second.activation_node != QdqPattern::kNone) absorbed_quantize_.insert(it->second.activation_node);
+        if (it->second.pooled_node != QdqPattern::kNone) absorbed_quantize_.insert(it->second.pooled_node);
         return true;
     }
 

@@ -71,6 +71,7 @@ private:
     // codes), DQ(x_i)... -> Concat -> Q(y) as QLinearConcat, DQ(x) -> Split -> Q(y_k)... as QLinearSplit.
     bool match_table(const onnx::Node& op, QdqPattern& p) const;
     bool match_lookup(const onnx::Node& op, QdqPattern& p) const;
+    bool match_lookup_max_pool(const onnx::Node& op, QdqPattern& p) const;
     bool match_unary(const onnx::Node& op, const std::string& fused_type, QdqPattern& p) const;
     bool match_concat(const onnx::Node& op, QdqPattern& p) const;
     bool match_split(const onnx::Node& op, QdqPattern& p) const;

@@ -19,6 +19,7 @@ struct QdqPattern {
     size_t quantize_node = 0;   // the QuantizeLinear that the fused node absorbs (it then produces its output), or kNone
     size_t activation_node = kNone;  // a Relu / Clip between op and QuantizeLinear that the latter makes redundant
     std::vector<size_t> more_quantize_nodes;  // QLinearSplit: the QuantizeLinear of each further output
+    size_t pooled_node = kNone;  // activation -> MaxPool as one QLinearMaxPool: the MaxPool it absorbs
 };
 
 // DequantizeLinear(a), DequantizeLinear(b) [, DequantizeLinear(int32 c)] -> Gemm [-> QuantizeLinear(y)] becomes QGemm

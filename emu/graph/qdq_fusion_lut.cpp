@@ -3,6 +3,7 @@
 //   DQ(x) -> activation -> Q(y)       QLinearLookup   (kernels/quant/code_table.hpp lists the activations, and
 //                                                      Pow by a constant exponent)
 //   DQ(x) -> MaxPool -> Q(y)          QLinearMaxPool  (MaxPool on the codes, then the requantization table)
+//   DQ(x) -> activation -> MaxPool -> Q(y)   QLinearMaxPool with lookup_op (the activation's table, then MaxPool)
 //   DQ(x) -> Reshape -> Q(y) ...      QLinearReshape  (likewise every op of runs_on_codes: Transpose, Slice, ...)
 //   DQ(x_i)... -> Concat -> Q(y)      QLinearConcat   (inputs quantized like y are copied, the others requantized)
 //   DQ(x) -> Split -> Q(y_k)...       QLinearSplit    (Split on the codes, then each output's table if any)
@@ -93,12 +94,42 @@ bool QdqFinder::match_lookup(const onnx::Node& op, QdqPattern& p) const {
         if (!op.inputs[k].empty() && (!t || t->element_count() != 1 || (!pow && t->data_type != DT::Float)))
             return false;
     }
+    if (match_lookup_max_pool(op, p)) return true;
     if (!match_unary(op, "QLinearLookup", p)) return false;
     onnx::Attribute which;
     which.name = "lookup_op";
     which.type = onnx::AttributeType::String;
     which.s = op.op_type;
     p.fused.attributes.push_back(std::move(which));
+    return true;
+}
+
+// DQ(x) -> activation -> MaxPool -> Q(y) as QLinearMaxPool with the activation's table first (attribute lookup_op):
+// quantization is non-decreasing, so Q(max of the activated values) = max of their codes, bit for bit. Only an
+// activation without attributes or further inputs (HardSwish, Relu, Sigmoid, ...): the fused node carries MaxPool's.
+bool QdqFinder::match_lookup_max_pool(const onnx::Node& op, QdqPattern& p) const {
+    if (op.inputs.size() != 1 || op.outputs.size() != 1 || !op.attributes.empty()) return false;
+    const size_t pool = only_reader(op.outputs[0]);
+    if (pool == kNone) return false;
+    const onnx::Node& max_pool = graph_.nodes[pool];
+    if (!max_pool.is_default_domain() || max_pool.op_type != "MaxPool" || max_pool.inputs.size() != 1) return false;
+    size_t q_index = 0;
+    const onnx::Node* q = table_quantize(only_output(max_pool), DT::Undefined, q_index);
+    if (!q) return false;
+    const onnx::Node* dq = table_dequantize(op.inputs[0], initializer(q->inputs[2])->data_type);
+    if (!dq) return false;
+    p.fused.name = max_pool.name;
+    p.fused.op_type = "QLinearMaxPool";
+    p.fused.inputs = {dq->inputs[0], dq->inputs[1], dq->inputs[2], q->inputs[1], q->inputs[2]};
+    p.fused.outputs = {q->outputs[0]};
+    p.fused.attributes = max_pool.attributes;
+    onnx::Attribute which;
+    which.name = "lookup_op";
+    which.type = onnx::AttributeType::String;
+    which.s = op.op_type;
+    p.fused.attributes.push_back(std::move(which));
+    p.quantize_node = q_index;
+    p.pooled_node = pool;
     return true;
 }
 

@@ -1,5 +1,6 @@
 #include "npu/io_conversion.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -140,6 +141,17 @@ void quantized_to_executor(const IoTensor& t, const void* src, int src_type, flo
     if (src_type == RKNN_TENSOR_FLOAT32 && src_type != t.attr.type) {
         quantize_floats_to_executor(static_cast<const float*>(src), out, count, q.scale, q.zero_point,
                                     static_cast<float>(q.lowest()), static_cast<float>(q.highest()));
+        return;
+    }
+    const bool bytes = q.type == RKNN_TENSOR_INT8 || q.type == RKNN_TENSOR_UINT8;
+    if (src_type == t.attr.type && bytes && count >= 1024) {
+        // 8-bit codes: dequantize_value of each of the 256 codes once, then look them up.
+        std::array<float, 256> table;
+        for (int32_t c = 0; c < 256; ++c)
+            table[static_cast<size_t>(c)] =
+                dequantize_value(q, q.type == RKNN_TENSOR_INT8 ? static_cast<int8_t>(static_cast<uint8_t>(c)) : c);
+        const auto* codes = static_cast<const uint8_t*>(src);
+        for (size_t i = 0; i < count; ++i) out[i] = table[codes[i]];
         return;
     }
     for (size_t i = 0; i < count; ++i) {

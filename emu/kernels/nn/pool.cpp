@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <type_traits>
 
 #include "kernels/fp16_adapter.hpp"
 #include "kernels/nn/window.hpp"
@@ -17,11 +18,21 @@ template <class T>
 class MaxPoolKernel final : public Kernel {
 public:
     MaxPoolKernel(int64_t planes, const Window3d& w, bool with_indices, bool column_major)
-        : planes_(planes), w_(w), with_indices_(with_indices), column_major_(column_major) {}
+        : planes_(planes), w_(w), with_indices_(with_indices), column_major_(column_major) {
+        inside_ = !with_indices;
+        for (int a = 0; a < 3; ++a)
+            inside_ = inside_ && w.pad_begin[a] == 0 &&
+                      (w.out[a] - 1) * w.stride[a] + (w.kernel[a] - 1) * w.dilation[a] < w.in[a];
+    }
+
+    // The separable pass's row of column maxima (8-bit codes only).
+    size_t scratch_bytes() const override { return separable() ? static_cast<size_t>(w_.in[2]) * sizeof(T) : 0; }
 
     void run(const RunContext& ctx) const override {
         const auto* x = static_cast<const T*>(ctx.inputs[0]);
         auto* y = static_cast<T*>(ctx.outputs[0]);
+        if (separable()) return run_separable(x, y, static_cast<T*>(ctx.scratch));
+        if (inside_) return run_inside(x, y);
         auto* indices = with_indices_ ? static_cast<int64_t*>(ctx.outputs[1]) : nullptr;
         const int64_t in_size = w_.in_size(), out_size = w_.out_size();
         for (int64_t p = 0; p < planes_; ++p) {
@@ -38,12 +49,66 @@ public:
     }
 
 private:
+    static constexpr T lowest() {
+        return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                                    : std::numeric_limits<T>::lowest();
+    }
+
+    // Every window inside the input (no padding tap, no index): the taps in max_at's order, without its bounds checks.
+    void run_inside(const T* x, T* y) const {
+        const int64_t in_h = w_.in[1], in_w = w_.in[2], in_size = w_.in_size();
+        for (int64_t p = 0; p < planes_; ++p) {
+            const T* xp = x + p * in_size;
+            for (int64_t od = 0; od < w_.out[0]; ++od)
+                for (int64_t oh = 0; oh < w_.out[1]; ++oh) {
+                    const T* row0 = xp + (od * w_.stride[0] * in_h + oh * w_.stride[1]) * in_w;
+                    for (int64_t ow = 0; ow < w_.out[2]; ++ow, ++y) {
+                        const T* base = row0 + ow * w_.stride[2];
+                        T m = lowest();
+                        for (int64_t kd = 0; kd < w_.kernel[0]; ++kd)
+                            for (int64_t kh = 0; kh < w_.kernel[1]; ++kh) {
+                                const T* r = base + (kd * w_.dilation[0] * in_h + kh * w_.dilation[1]) * in_w;
+                                for (int64_t kw = 0; kw < w_.kernel[2]; ++kw) m = std::max(m, r[kw * w_.dilation[2]]);
+                            }
+                        *y = m;
+                    }
+                }
+        }
+    }
+
+    // For integers max is associative and commutative, so a window's max is the max over its columns of the max over
+    // its rows: first the rows of the window height combined into one (contiguous, vectorized), then the columns.
+    // Floats keep max_at's order (NaN makes the order matter).
+    bool separable() const { return inside_ && std::is_integral_v<T> && w_.kernel[0] * w_.kernel[1] > 1; }
+
+    void run_separable(const T* x, T* y, T* column_max) const {
+        const int64_t in_h = w_.in[1], in_w = w_.in[2], in_size = w_.in_size();
+        for (int64_t p = 0; p < planes_; ++p) {
+            const T* xp = x + p * in_size;
+            for (int64_t od = 0; od < w_.out[0]; ++od)
+                for (int64_t oh = 0; oh < w_.out[1]; ++oh) {
+                    const T* row0 = xp + (od * w_.stride[0] * in_h + oh * w_.stride[1]) * in_w;
+                    std::copy(row0, row0 + in_w, column_max);
+                    for (int64_t kd = 0; kd < w_.kernel[0]; ++kd)
+                        for (int64_t kh = kd == 0 ? 1 : 0; kh < w_.kernel[1]; ++kh) {
+                            const T* r = row0 + (kd * w_.dilation[0] * in_h + kh * w_.dilation[1]) * in_w;
+                            for (int64_t i = 0; i < in_w; ++i) column_max[i] = std::max(column_max[i], r[i]);
+                        }
+                    for (int64_t ow = 0; ow < w_.out[2]; ++ow, ++y) {
+                        const T* c = column_max + ow * w_.stride[2];
+                        T m = c[0];
+                        for (int64_t kw = 1; kw < w_.kernel[2]; ++kw) m = std::max(m, c[kw * w_.dilation[2]]);
+                        *y = m;
+                    }
+                }
+        }
+    }
+
     // The largest value of the window; with WithIndex also its flat index in the whole input (row-major, or
     // column-major over the spatial dims with storage_order=1), plane offset included.
     template <bool WithIndex>
     T max_at(const T* xp, std::array<int64_t, 3> o, int64_t plane_offset, int64_t& index) const {
-        T m = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
-                                                   : std::numeric_limits<T>::lowest();
+        T m = lowest();
         int64_t bd = -1, bh = -1, bw = -1;
         w_.for_each_tap(xp, o, [&](int64_t id, int64_t ih, int64_t iw, T v) {
             if constexpr (WithIndex) {
@@ -64,6 +129,7 @@ private:
     int64_t planes_;
     Window3d w_;
     bool with_indices_, column_major_;
+    bool inside_ = false;
 };
 
 class AveragePoolKernel final : public Kernel {

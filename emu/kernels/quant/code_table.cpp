@@ -6,6 +6,10 @@
 #include <array>
 #include <string>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "kernels/onednn.hpp"
 #include "kernels/registry.hpp"
 
@@ -61,9 +65,51 @@ bool CodeTable::identity() const {
 }
 
 void CodeTable::apply(const void* x, void* y, int64_t n) const {
+    if (!apply_vbmi(x, y, n)) apply_scalar(x, y, n);
+}
+
+void CodeTable::apply_scalar(const void* x, void* y, int64_t n) const {
     const auto* in = static_cast<const uint8_t*>(x);
     auto* out = static_cast<uint8_t*>(y);
     for (int64_t i = 0; i < n; ++i) out[i] = code[in[i]];
+}
+
+#if defined(__x86_64__)
+namespace {
+
+// 64 codes at a time: vpermi2b looks the low 7 bits up in a 128-entry half of the table, the top bit picks the half.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void lookup_vbmi(const uint8_t* table, const uint8_t* in,
+                                                                       uint8_t* out, int64_t n) {
+    const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
+    const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+    for (int64_t i = 0; i < n; i += 64) {
+        const int64_t left = n - i;
+        const __mmask64 m = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
+        const __m512i codes = _mm512_maskz_loadu_epi8(m, in + i);
+        const __m512i low = _mm512_permutex2var_epi8(t0, codes, t1);
+        const __m512i high = _mm512_permutex2var_epi8(t2, codes, t3);
+        _mm512_mask_storeu_epi8(out + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(codes), low, high));
+    }
+}
+
+bool has_vbmi() {
+    static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                            __builtin_cpu_supports("avx512vbmi");
+    return yes;
+}
+
+}  // namespace
+#endif
+
+bool CodeTable::apply_vbmi(const void* x, void* y, int64_t n) const {
+#if defined(__x86_64__)
+    if (!has_vbmi()) return false;
+    lookup_vbmi(code.data(), static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), n);
+    return true;
+#else
+    (void)x, (void)y, (void)n;
+    return false;
+#endif
 }
 
 bool is_tabulated_activation(std::string_view op_type) {

@@ -20,8 +20,12 @@ struct CodeTable {
     std::array<uint8_t, 256> code{};  // indexed by the input code's byte (an int8 code by its two's complement)
 
     bool identity() const;
-    // y[i] = code[x[i]] over n codes; x and y may be the same buffer.
+    // y[i] = code[x[i]] over n codes; x and y may be the same buffer. AVX-512 VBMI where the CPU has it (64 codes
+    // per two vpermi2b), else the scalar loop.
     void apply(const void* x, void* y, int64_t n) const;
+    // The two paths of apply(), for tests; apply_vbmi returns false (nothing written) when the CPU lacks VBMI.
+    void apply_scalar(const void* x, void* y, int64_t n) const;
+    bool apply_vbmi(const void* x, void* y, int64_t n) const;
 };
 
 // The float ops a QLinearLookup may tabulate: elementwise activations of one float input whose other inputs, if any,

@@ -4,7 +4,9 @@
 //                   activation, the others are its own. y = table[x], the table of DQ -> activation -> Q.
 //   QLinear<op>     x, x_scale, x_zp, y_scale, y_zp [, the op's further inputs]; the op's attributes. For the ops
 //                   of runs_on_codes (MaxPool, Reshape, Transpose, Slice, nearest Resize, ...): the op on the codes,
-//                   then the table of DQ -> Q unless it is the identity (then a view op stays a view).
+//                   then the table of DQ -> Q unless it is the identity (then a view op stays a view). A
+//                   QLinearMaxPool with attribute lookup_op: that activation's table (DQ -> activation -> Q) first,
+//                   then MaxPool on the codes (exact: quantization is non-decreasing).
 //   QLinearConcat   y_scale, y_zp, then x, x_scale, x_zp per input (onnxruntime's order); attribute axis. Inputs
 //                   quantized like y are copied, the others requantized through their DQ -> Q table first.
 //   QLinearSplit    x, x_scale, x_zp, split (or absent), then y_scale, y_zp per output; Split's attributes. Split
@@ -71,6 +73,7 @@ std::unique_ptr<Kernel> make_inner(const KernelContext& ctx, const onnx::Node& n
 class LookupKernel final : public Kernel {
 public:
     LookupKernel(const CodeTable& table, int64_t n) : table_(table), n_(n) {}
+    bool elementwise() const override { return true; }  // so it may run channels-last between QLinearConvs
     void run(const RunContext& ctx) const override { table_.apply(ctx.inputs[0], ctx.outputs[0], n_); }
 
 private:
@@ -80,26 +83,38 @@ private:
 
 // An op that runs on the codes as they are, then the output's table unless it is the identity. The op reads x
 // (input 0) and the fused node's inputs from 5 on.
+// With a table `before` (an activation followed by MaxPool), x goes through it into scratch first and the op reads
+// that.
 class CodeOpKernel final : public Kernel {
 public:
     static constexpr size_t kMaxInputs = 8;
-    CodeOpKernel(std::unique_ptr<Kernel> op, std::optional<CodeTable> table, int64_t n, size_t op_inputs)
-        : op_(std::move(op)), table_(table), n_(n), op_inputs_(op_inputs) {}
-    size_t scratch_bytes() const override { return op_->scratch_bytes(); }
+    CodeOpKernel(std::unique_ptr<Kernel> op, std::optional<CodeTable> table, int64_t n, size_t op_inputs,
+                 std::optional<CodeTable> before = std::nullopt, int64_t x_count = 0)
+        : op_(std::move(op)), table_(table), before_(before), n_(n), x_count_(x_count), op_inputs_(op_inputs) {}
+    size_t scratch_bytes() const override {
+        return before_ ? align_up(static_cast<size_t>(x_count_)) + op_->scratch_bytes() : op_->scratch_bytes();
+    }
     std::unique_ptr<KernelState> create_state() const override { return op_->create_state(); }
-    int aliased_input() const override { return !table_ && op_->aliased_input() == 0 ? 0 : -1; }
+    int aliased_input() const override { return !table_ && !before_ && op_->aliased_input() == 0 ? 0 : -1; }
     void run(const RunContext& ctx) const override {
         const void* inputs[kMaxInputs] = {ctx.inputs[0]};
+        void* scratch = ctx.scratch;
+        if (before_) {
+            auto* looked_up = static_cast<uint8_t*>(ctx.scratch);
+            before_->apply(ctx.inputs[0], looked_up, x_count_);
+            inputs[0] = looked_up;
+            scratch = looked_up + align_up(static_cast<size_t>(x_count_));
+        }
         for (size_t i = 1; i < op_inputs_; ++i) inputs[i] = ctx.inputs[4 + i];
-        const RunContext inner{inputs, ctx.outputs, ctx.scratch, ctx.state, ctx.stream};
+        const RunContext inner{inputs, ctx.outputs, scratch, ctx.state, ctx.stream};
         op_->run(inner);
         if (table_) table_->apply(ctx.outputs[0], ctx.outputs[0], n_);
     }
 
 private:
     std::unique_ptr<Kernel> op_;
-    std::optional<CodeTable> table_;
-    int64_t n_;
+    std::optional<CodeTable> table_, before_;
+    int64_t n_, x_count_;
     size_t op_inputs_;
 };
 
@@ -209,8 +224,24 @@ std::unique_ptr<Kernel> make_qlinear_on_codes(KernelContext& ctx) {
     for (size_t i : in.indices) inputs.push_back(i == quant::kAbsent ? nullptr : &ctx.input(i));
     ValueDesc y;
     std::unique_ptr<Kernel> kernel = make_inner(ctx, inner_node(ctx, op, in.names), inputs, y);
-    std::optional<CodeTable> table = requantization(ctx, dtype, 1, 2, 3, 4);
     ctx.set_output(0, dtype, y.shape);
+    const std::string lookup = ctx.attr_string("lookup_op", "");
+    if (!lookup.empty()) {
+        // activation -> MaxPool: the activation's table (DQ -> activation -> Q) first, then MaxPool on its codes.
+        if (op != "MaxPool" || inputs.size() != 1)
+            ctx.fail("lookup_op is only for a MaxPool of one input, not " + op);
+        if (!quant::is_tabulated_activation(lookup))
+            ctx.fail("lookup_op '" + lookup + "' is not an activation the lookup tables cover");
+        onnx::Node activation;
+        activation.name = ctx.node().name;
+        activation.op_type = lookup;
+        activation.inputs = {"x"};
+        activation.outputs = {"y"};
+        const CodeTable before = quant::build_code_table(ctx, dtype, 1, 2, 3, 4, &activation);
+        return std::make_unique<CodeOpKernel>(std::move(kernel), std::nullopt, y.element_count(), inputs.size(),
+                                              before, ctx.input(0).element_count());
+    }
+    std::optional<CodeTable> table = requantization(ctx, dtype, 1, 2, 3, 4);
     return std::make_unique<CodeOpKernel>(std::move(kernel), table, y.element_count(), inputs.size());
 }
 

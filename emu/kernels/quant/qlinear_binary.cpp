@@ -2,12 +2,9 @@
 // QuantizeLinear, with onnxruntime's arithmetic for them (requantize.hpp's AddRule / MulRule) and numpy
 // broadcasting. Inputs as onnxruntime's contrib ops: a, a_scale, a_zero_point, b, b_scale, b_zero_point,
 // y_scale, y_zero_point; all per tensor, one 8-bit type.
-#include <type_traits>
-
 #include "kernels/broadcast.hpp"
 #include "kernels/quant/integer_operands.hpp"
-#include "kernels/quant/requantize.hpp"
-#include "kernels/quant/requantize_rows.hpp"
+#include "kernels/quant/qlinear_binary_rows.hpp"
 #include "kernels/registry.hpp"
 
 namespace ezemu::kernels {
@@ -15,52 +12,6 @@ namespace ezemu::kernels {
 namespace {
 
 using DT = onnx::DataType;
-
-template <class Rule, class Q>
-[[gnu::always_inline]] inline void binary_row(const Rule& rule, const Q* a, bool a_scalar, const Q* b, bool b_scalar,
-                                              Q* y, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) y[i] = rule.template apply<Q>(a[a_scalar ? 0 : i], b[b_scalar ? 0 : i]);
-}
-
-// One row of the broadcast walk per rule and type. Cloned per ISA: the rules' fused multiply-adds are one
-// instruction with FMA (haswell and later) and a libm call without it; both give the same bits.
-#define EZEMU_BINARY_ROW(Rule, Q)                                                                                   \
-    __attribute__((target_clones("arch=haswell", "default"))) void row(const quant::Rule& rule, const Q* a,         \
-                                                                        bool a_scalar, const Q* b, bool b_scalar,    \
-                                                                        Q* y, int64_t n) {                           \
-        binary_row(rule, a, a_scalar, b, b_scalar, y, n);                                                          \
-    }
-EZEMU_BINARY_ROW(AddRule, int8_t)
-EZEMU_BINARY_ROW(AddRule, uint8_t)
-EZEMU_BINARY_ROW(MulRule, int8_t)
-EZEMU_BINARY_ROW(MulRule, uint8_t)
-#undef EZEMU_BINARY_ROW
-
-#if defined(__x86_64__)
-// AddRule on 16 elements at a time, neither input broadcast: the same two fused multiply-adds, then
-// round_saturate_avx512 (AddRule's k already holds the output zero point).
-template <class Q>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void add_row_avx512(const quant::AddRule& rule, const Q* a,
-                                                                          const Q* b, Q* y, int64_t n) {
-    const __m512 ra = _mm512_set1_ps(rule.ra), rb = _mm512_set1_ps(rule.rb), k = _mm512_set1_ps(rule.k);
-    const __m512i zero = _mm512_setzero_si512();
-    for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = quant::lanes(n - i);
-        const __m128i qa = _mm_maskz_loadu_epi8(m, a + i), qb = _mm_maskz_loadu_epi8(m, b + i);
-        __m512i ia, ib;
-        if constexpr (std::is_signed_v<Q>) {
-            ia = _mm512_maskz_cvtepi8_epi32(0xFFFF, qa);
-            ib = _mm512_maskz_cvtepi8_epi32(0xFFFF, qb);
-        } else {
-            ia = _mm512_maskz_cvtepu8_epi32(0xFFFF, qa);
-            ib = _mm512_maskz_cvtepu8_epi32(0xFFFF, qb);
-        }
-        const __m512 fa = _mm512_maskz_cvtepi32_ps(0xFFFF, ia), fb = _mm512_maskz_cvtepi32_ps(0xFFFF, ib);
-        const __m512 v = _mm512_fmadd_ps(ra, fa, _mm512_fmadd_ps(rb, fb, k));
-        _mm512_mask_cvtepi32_storeu_epi8(y + i, m, quant::round_saturate_avx512<Q>(v, zero));
-    }
-}
-#endif
 
 template <class Rule, class Q>
 class QLinearBinaryKernel final : public Kernel {
@@ -81,18 +32,8 @@ public:
         const auto* a = static_cast<const Q*>(ctx.inputs[0]);
         const auto* b = static_cast<const Q*>(ctx.inputs[3]);
         auto* y = static_cast<Q*>(ctx.outputs[0]);
-#if defined(__x86_64__)
-        if constexpr (std::is_same_v<Rule, quant::AddRule>) {
-            if (!walk_.a_inner_scalar && !walk_.b_inner_scalar && quant::has_avx512_core()) {
-                walk_.for_each_row([&](int64_t ao, int64_t bo, int64_t yo) {
-                    add_row_avx512(rule, a + ao, b + bo, y + yo, walk_.inner);
-                });
-                return;
-            }
-        }
-#endif
         walk_.for_each_row([&](int64_t ao, int64_t bo, int64_t yo) {
-            row(rule, a + ao, walk_.a_inner_scalar, b + bo, walk_.b_inner_scalar, y + yo, walk_.inner);
+            quant::binary_row(rule, a + ao, walk_.a_inner_scalar, b + bo, walk_.b_inner_scalar, y + yo, walk_.inner);
         });
     }
 

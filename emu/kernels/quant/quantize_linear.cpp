@@ -12,6 +12,7 @@
 
 #include "kernels/quant/integer_operands.hpp"
 #include "kernels/quant/quant_params.hpp"
+#include "kernels/quant/requantize_rows.hpp"
 #include "kernels/registry.hpp"
 #include "numerics/fp16.hpp"
 
@@ -61,13 +62,43 @@ template <class Y>
         y[i] = static_cast<Y>(static_cast<int32_t>(r));
     }
 }
-__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void quantize_row_s8(
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void quantize_row_portable_s8(
     const float* x, int8_t* y, float scale, int32_t zp, int64_t n) {
     quantize_row(x, y, scale, zp, n);
 }
-__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void quantize_row_u8(
+__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) void quantize_row_portable_u8(
     const float* x, uint8_t* y, float scale, int32_t zp, int64_t n) {
     quantize_row(x, y, scale, zp, n);
+}
+
+#if defined(__x86_64__)
+// quantize_row on 16 lanes (the arch= clones above are picked by CPU model, so AMD CPUs ran the AVX2 one): the same
+// float32 division, NaN to 0, then round_saturate_avx512 (round half to even, + zp, saturate; all exact steps).
+template <class Y>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_row_avx512(const float* x, Y* y, float scale,
+                                                                               int32_t zp, int64_t n) {
+    const __m512 s = _mm512_set1_ps(scale);
+    const __m512i z = _mm512_set1_epi32(zp);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = quant::lanes(n - i);
+        __m512 v = _mm512_maskz_div_ps(0xFFFF, _mm512_maskz_loadu_ps(m, x + i), s);
+        v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
+        _mm512_mask_cvtepi32_storeu_epi8(y + i, m, quant::round_saturate_avx512<Y>(v, z));
+    }
+}
+#endif
+
+void quantize_row_s8(const float* x, int8_t* y, float scale, int32_t zp, int64_t n) {
+#if defined(__x86_64__)
+    if (quant::has_avx512_core()) return quantize_row_avx512(x, y, scale, zp, n);
+#endif
+    quantize_row_portable_s8(x, y, scale, zp, n);
+}
+void quantize_row_u8(const float* x, uint8_t* y, float scale, int32_t zp, int64_t n) {
+#if defined(__x86_64__)
+    if (quant::has_avx512_core()) return quantize_row_avx512(x, y, scale, zp, n);
+#endif
+    quantize_row_portable_u8(x, y, scale, zp, n);
 }
 
 template <class X, class Y>

@@ -1,6 +1,7 @@
 #include "kernels/quant/requantize_rows.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "kernels/quant/integer_output.hpp"
 
@@ -52,6 +53,40 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void write_rows_avx512(cons
         }
     }
 }
+
+// Small channel counts (the early layers of a slim network: 8 or 24 channels over thousands of positions) waste
+// lanes row by row. The rows are contiguous, so the same pass runs over the flat array instead, with the
+// multipliers and biases repeated over lcm(16, channels) lanes: every vector full but the last.
+constexpr int64_t kMaxPeriod = 512;
+
+int64_t lane_period(int64_t channels) {
+    int64_t a = 16, b = channels;
+    while (b) a = std::exchange(b, a % b);
+    return 16 / a * channels;
+}
+
+template <class Q>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void write_flat_avx512(const int32_t* acc, const int32_t* bias,
+                                                                             const float* multiplier, int32_t y_zp,
+                                                                             Q* y, int64_t rows, int64_t channels,
+                                                                             int64_t period) {
+    alignas(64) float m_tile[kMaxPeriod];
+    alignas(64) int32_t b_tile[kMaxPeriod];
+    for (int64_t i = 0; i < period; ++i) {
+        m_tile[i] = multiplier[i % channels];
+        b_tile[i] = bias ? bias[i % channels] : 0;  // adding 0 wraps to the same sum
+    }
+    const __m512i zp = _mm512_set1_epi32(y_zp);
+    const int64_t total = rows * channels;
+    for (int64_t i = 0; i < total;) {
+        for (int64_t p = 0; p < period && i < total; p += 16, i += 16) {
+            const __mmask16 m = lanes(total - i);
+            const __m512i sum = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i), _mm512_load_si512(b_tile + p));
+            const __m512 v = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, sum), _mm512_load_ps(m_tile + p));
+            _mm512_mask_cvtepi32_storeu_epi8(y + i, m, round_saturate_avx512<Q>(v, zp));
+        }
+    }
+}
 #endif
 
 }  // namespace
@@ -93,7 +128,13 @@ void write_rows_8bit(const int32_t* acc, const int32_t* bias, const float* m, in
     for_row_blocks(rows, channels, threads, [&](int64_t r0, int64_t n) {
         const int32_t* a = acc + r0 * channels;
 #if defined(__x86_64__)
-        if (has_avx512_core()) return write_rows_avx512<Q>(a, bias, m, zp, y + r0 * channels, n, channels);
+        if (has_avx512_core()) {
+            // Flat when lanes go unused row by row and the repeated multipliers cost less than the rows.
+            const int64_t period = channels % 16 ? lane_period(channels) : 0;
+            if (period && period <= kMaxPeriod && n * channels >= 2 * period)
+                return write_flat_avx512<Q>(a, bias, m, zp, y + r0 * channels, n, channels, period);
+            return write_rows_avx512<Q>(a, bias, m, zp, y + r0 * channels, n, channels);
+        }
 #endif
         portable(a, bias, m, zp, y + r0 * channels, n, channels);
     });

@@ -1,6 +1,7 @@
 // MaxPool, AveragePool and GlobalAveragePool against a naive double reference (explicit pads, auto_pad, ceil_mode,
 // count_include_pad, dilations), plus a few values taken from ONNX Runtime 1.2x for the ceil_mode edge rules.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
@@ -72,9 +73,9 @@ std::vector<double> pool_naive(const PoolCase& c, bool max, const std::vector<fl
     return y;
 }
 
-ModelBuilder pool_model(const std::string& op, const PoolCase& c, int64_t opset) {
+ModelBuilder pool_model(const std::string& op, const PoolCase& c, int64_t opset, DT dtype = DT::Float) {
     ModelBuilder mb(opset);
-    mb.input("x", DT::Float, c.x);
+    mb.input("x", dtype, c.x);
     std::vector<onnx::Attribute> attrs{attr_ints("kernel_shape", c.kernel)};
     if (!c.strides.empty()) attrs.push_back(attr_ints("strides", c.strides));
     if (!c.dilations.empty()) attrs.push_back(attr_ints("dilations", c.dilations));
@@ -99,6 +100,8 @@ const std::vector<PoolCase>& cases() {
         {{1, 2, 9, 8}, {3, 2}, {2, 2}, {}, {}, false, false, "VALID"},
         {{2, 3, 13}, {4}, {3}, {}, {2, 2}, true, true, ""},  // 1-D
         {{1, 2, 5, 6, 7}, {2, 3, 2}, {2, 2, 2}, {}, {0, 1, 1, 1, 1, 0}, true, false, ""},  // 3-D
+        {{1, 2, 9, 11}, {3, 2}, {2, 3}, {2, 2}, {}, false, false, ""},  // dilated, every window inside
+        {{1, 2, 4, 5, 7}, {2, 2, 3}, {1, 2, 2}, {}, {}, false, false, ""},  // 3-D, every window inside
     };
     return all;
 }
@@ -116,9 +119,22 @@ TEST_P(PoolTest, MaxAndAverageMatchNaiveReference) {
         ASSERT_EQ(m->outputs()[0].shape, y_shape);
         EXPECT_TRUE(all_close(run_float(*m, {x})[0], want, 1e-5, 1e-5));
     }
+    // MaxPool on int8 codes (opset 12+): exactly the reference's maxima.
+    std::vector<int8_t> codes(x.size());
+    std::vector<float> code_values(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+        codes[i] = static_cast<int8_t>(std::lround(x[i] * 127.0f));
+        code_values[i] = codes[i];
+    }
+    std::vector<int64_t> y_shape;
+    const std::vector<double> want = pool_naive(c, true, code_values, y_shape);
+    auto m = compile(pool_model("MaxPool", c, 19, DT::Int8));
+    const auto got = from_bytes<int8_t>(run_bytes(*m, {to_bytes(codes)})[0]);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(double(got[i]), want[i]) << "int8 MaxPool output " << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, PoolTest, ::testing::Range<size_t>(0, 11));
+INSTANTIATE_TEST_SUITE_P(Shapes, PoolTest, ::testing::Range<size_t>(0, 13));
 
 std::vector<float> one_to_25() {
     std::vector<float> x(25);

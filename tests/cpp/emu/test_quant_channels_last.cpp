@@ -108,6 +108,36 @@ TEST(QdqFusion, ChannelsLastIntegerChainMatchesTheExactKernels) {
     }
 }
 
+// Q(x) -> convA 1x1 -> QDQ HardSwish (a QLinearLookup) -> convB depthwise 3x3 -> DQ -> y: the lookup is elementwise,
+// so a and the activated h both stay channels-last between the convs, with the exact kernels' bits.
+TEST(QdqFusion, LookupBetweenConvsStaysChannelsLast) {
+    ModelBuilder mb(14);
+    mb.input("x", DT::Float, {1, 16, 7, 10});
+    mb.initializer<float>("s", DT::Float, {}, {0.05f}).initializer<int8_t>("z", DT::Int8, {}, {-3});
+    mb.node("QuantizeLinear", {"x", "s", "z"}, {"xq"});
+    add_qdq_conv(mb, "xq", "a", 16, 16, 1, 1, 81);
+    mb.node("DequantizeLinear", {"a", "s", "z"}, {"a_dq"}).node("HardSwish", {"a_dq"}, {"h_f"}, {}, "hswish");
+    mb.node("QuantizeLinear", {"h_f", "s", "z"}, {"h"});
+    add_qdq_conv(mb, "h", "b", 16, 16, 3, 16, 91);
+    mb.node("DequantizeLinear", {"b", "s", "z"}, {"y"}).output("y");
+    const graph::LoweredGraph g = graph::lower_graph(*mb.build(), kernels::BuildOptions{1, false});
+    std::vector<std::string> channels_last;
+    for (const graph::Value& v : g.values)
+        if (v.channels_last) channels_last.push_back(v.name);
+    std::sort(channels_last.begin(), channels_last.end());
+    if (kernels::quant::int8_backend() == kernels::quant::Int8Backend::OnednnVnni)
+        EXPECT_EQ(channels_last, (std::vector<std::string>{"a", "h"}));
+    else
+        EXPECT_TRUE(channels_last.empty()) << ::testing::PrintToString(channels_last);
+    const auto x = random_floats(16 * 7 * 10, 83, -4.0f, 4.0f);
+    const auto fast = run_float(*compile(mb), {x});
+    const auto exact = run_float(*compile(mb, true), {x});
+    EXPECT_EQ(fast[0], exact[0]);
+    std::vector<float> levels = fast[0];
+    std::sort(levels.begin(), levels.end());
+    EXPECT_GT(std::unique(levels.begin(), levels.end()) - levels.begin(), 20);
+}
+
 // QLinearAdd without broadcasting (the vectorized path, 16 lanes and a tail) against AddRule element by element.
 template <class Q>
 void check_qlinear_add(DT dtype) {

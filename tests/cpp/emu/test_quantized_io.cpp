@@ -152,6 +152,34 @@ TEST(QuantizedIo, OneRuleServesBothWidthsFromFloat32AndFloat16)
     }
 }
 
+// 8-bit codes in the input's own type become (code - zp) * scale, short tensors element by element and long ones
+// (>= 1024 codes) through a table of the 256 codes: both give the rule's float for every code.
+TEST(QuantizedIo, OwnTypeEightBitCodesDequantizeByTheRuleShortAndLong)
+{
+    const IoQuantization cases[] = {{RKNN_TENSOR_INT8, -7, 0.0371f}, {RKNN_TENSOR_UINT8, 131, 0.0093f}};
+    for (const IoQuantization& q : cases) {
+        for (size_t n : {size_t{256}, size_t{4096 + 17}}) {
+            const IoTensor t = quantized({1, static_cast<int64_t>(n)}, TensorRole::Input, q);
+            std::vector<unsigned char> codes(n);
+            for (size_t i = 0; i < n; ++i) codes[i] = static_cast<unsigned char>((i * 37 + i / 256) & 0xFF);
+            rknn_input in{};
+            in.buf = codes.data();
+            in.size = static_cast<uint32_t>(n);
+            in.type = static_cast<rknn_tensor_type>(q.type);
+            in.fmt = RKNN_TENSOR_UNDEFINED;
+            ezemu::npu::check_input(t, platform("rk3588"), in);
+            std::vector<float> executor(n, -1.0f);
+            std::vector<unsigned char> scratch;
+            ezemu::npu::write_input(t, platform("rk3588"), in, executor.data(), scratch);
+            for (size_t i = 0; i < n; ++i) {
+                const int32_t code = element(q.type, codes, i);
+                ASSERT_EQ(executor[i], static_cast<float>((code - q.zero_point) * double(q.scale)))
+                    << "type " << q.type << ", " << n << " codes, code " << code;
+            }
+        }
+    }
+}
+
 TEST(QuantizedIo, OwnTypeIsAcceptedOnlyForQuantizedInputs)
 {
     const IoTensor q16 = quantized({2, 3}, TensorRole::Input, {RKNN_TENSOR_INT16, 0, 1.0f});
