@@ -60,13 +60,15 @@ def quantized_models(out: Path) -> dict[str, Path]:
     return models
 
 
+EXACT_FP32 = {"EZRKNN_EMU_EXACT_FP32": "1"}  # the float parts of the emulator in fp32, as onnxruntime's
+
+
 def child(engine: str, model: str, threads: int, runs: int, warmup: int) -> None:
     import onnx
 
     shape = [d.dim_value for d in onnx.load(model).graph.input[0].type.tensor_type.shape.dim]
     x = np.random.default_rng(0).random(shape, dtype=np.float32)
     if engine == "emulator":
-        os.environ["EZRKNN_EMU_EXACT_FP32"] = "1"
         os.environ["EZRKNN_EMU_THREADS"] = str(threads)
         import rknn_ctypes
         from emu_session import Emulator
@@ -94,6 +96,8 @@ def child(engine: str, model: str, threads: int, runs: int, warmup: int) -> None
 
 
 def measure(engine: str, model: Path, threads: int, runs: int, warmup: int, env: dict | None = None) -> dict:
+    """{"median_ms": ...} of `runs` runs of `model` in a child process (engine "emulator" or "ort"), with `env`
+    added to the environment."""
     cmd = [sys.executable, __file__, "--child", engine, str(model), str(threads), str(runs), str(warmup)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})})
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -121,8 +125,9 @@ def main() -> int:
     print(f"{'model':<20} {'thr':>3} {'emu ms':>9} {'exact ms':>9} {'ort ms':>9} {'emu/ort':>8} {'exact/ort':>9}")
     for name, path in quantized_models(args.out).items():
         for threads in args.threads:
-            emu = measure("emulator", path, threads, args.runs, args.warmup)["median_ms"]
-            exact = measure("emulator", path, threads, args.runs, args.warmup, {"DNNL_MAX_CPU_ISA": "AVX2"})["median_ms"]
+            emu = measure("emulator", path, threads, args.runs, args.warmup, EXACT_FP32)["median_ms"]
+            exact = measure("emulator", path, threads, args.runs, args.warmup,
+                            {**EXACT_FP32, "DNNL_MAX_CPU_ISA": "AVX2"})["median_ms"]
             ref = measure("ort", path, threads, args.runs, args.warmup)["median_ms"]
             print(f"{name:<20} {threads:>3} {emu:>9.2f} {exact:>9.2f} {ref:>9.2f} {emu / ref:>8.2f} {exact / ref:>9.2f}",
                   flush=True)
