@@ -313,13 +313,14 @@ class RKNN:
         if quantize:
             float_model = model
             feeds, quantizer = self._calibrated_quantizer(float_model, dataset)
+            reference = _quantization().FloatReference(float_model, feeds)
             if auto_hybrid:
-                model, self._float_nodes, _ = self._hybrid_search(quantizer, float_model, feeds)
+                model, self._float_nodes, _ = self._hybrid_search(quantizer, reference)
                 self._log(f"auto_hybrid kept {len(self._float_nodes)} of {len(quantizer.node_names())} nodes "
                           f"in float")
             else:
                 model = quantizer.qdq()
-            self._report_accuracy(float_model, model, feeds)
+            self._report_accuracy(reference, model)
         self._finish_build(model, input_meta)
         return 0
 
@@ -343,16 +344,17 @@ class RKNN:
         return feeds, self._quantizer(model, feeds, fold=_sibling("quant_folding").fold_for_quantization,
                                       ranges=_activation_ranges(self._config.get("quantized_algorithm", "normal")))
 
-    def _hybrid_search(self, quantizer: Any, float_model: Any, feeds: List[Dict[str, Any]]) -> tuple:
+    def _hybrid_search(self, quantizer: Any, reference: Any) -> tuple:
+        """quant_hybrid.search against `reference` (a quantization.FloatReference) with the configured threshold."""
         threshold = self._config.get("auto_hybrid_cos_thresh", DEFAULT_AUTO_HYBRID_COS_THRESH)
-        return _sibling("quant_hybrid").search(quantizer, float_model, feeds, threshold, _quantization().cosine,
+        return _sibling("quant_hybrid").search(quantizer, reference, threshold,
                                                lambda text: print(f"I auto_hybrid: {text}", file=sys.stderr,
                                                                   flush=True))
 
-    def _report_accuracy(self, float_model: Any, model: Any, feeds: List[Dict[str, Any]]) -> None:
-        self._accuracy = _quantization().accuracy_report(float_model, model, feeds)
+    def _report_accuracy(self, reference: Any, model: Any) -> None:
+        self._accuracy = _quantization().accuracy_report(reference, model)
         for name, value in self._accuracy.items():
-            self._log(f"quantized output '{name}': cosine {value:.6f} vs float on {len(feeds)} input(s)")
+            self._log(f"quantized output '{name}': cosine {value:.6f} vs float on {len(reference.feeds)} input(s)")
 
     def _finish_build(self, model: Any, input_meta: Dict[str, str]) -> None:
         """Writes the configuration into the (quantized) model's metadata; the model becomes what export_rknn
@@ -436,7 +438,8 @@ class RKNN:
         feeds, quantizer = self._calibrated_quantizer(model, dataset)
         chosen = set(files.nodes_between(quantizer.model, custom_hybrid, model) if custom_hybrid else [])
         if proposal:
-            chosen.update(self._hybrid_search(quantizer, model, feeds[:proposal_dataset_size])[1])
+            proposal_feeds = feeds[:proposal_dataset_size]
+            chosen.update(self._hybrid_search(quantizer, _quantization().FloatReference(model, proposal_feeds))[1])
         float_nodes = [name for name in quantizer.node_names() if name in chosen]
         stem = files.file_stem(self._source_name, model)
         model_path, data_path, cfg_path = files.file_paths(os.getcwd(), stem)
@@ -470,7 +473,7 @@ class RKNN:
         input_meta = self._input_metadata(step.model)
         quantizer = self._quantizer(step.model, step.feeds, searched=step.searched, calibration=step.calibration)
         model = quantizer.qdq(step.float_nodes)
-        self._report_accuracy(step.model, model, step.feeds)
+        self._report_accuracy(_quantization().FloatReference(step.model, step.feeds), model)
         self._float_nodes = list(step.float_nodes)
         self._finish_build(model, input_meta)
         return 0

@@ -22,40 +22,12 @@ returns was measured on all calibration inputs.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 GROUPS = 16
 RANK_SAMPLES = 8
-
-
-class _Scorer:
-    """Cosines of a QDQ model's outputs against the float model's, per calibration input (the lowest over the
-    outputs)."""
-
-    def __init__(self, float_model: Any, feeds: List[Dict[str, np.ndarray]], cosine: Callable) -> None:
-        session = _session(float_model)
-        self._names = [o.name for o in session.get_outputs()]
-        self._feeds = feeds
-        self._reference = [session.run(self._names, feed) for feed in feeds]
-        self._cosine = cosine
-
-    def __call__(self, model: Any, samples: Sequence[int]) -> np.ndarray:
-        session = _session(model)
-        worst = []
-        for i in samples:
-            got = session.run(self._names, self._feeds[i])
-            worst.append(min(self._cosine(a, b) for a, b in zip(self._reference[i], got)))
-        return np.array(worst)
-
-
-def _session(model: Any):
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
 
 
 def _groups(names: List[str], count: int) -> List[List[str]]:
@@ -67,14 +39,18 @@ def _span(group: List[str]) -> str:
     return f"node {group[0]}" if len(group) == 1 else f"nodes {group[0]} .. {group[-1]} ({len(group)})"
 
 
-def search(quantizer: Any, float_model: Any, feeds: List[Dict[str, np.ndarray]], threshold: float,
-           cosine: Callable, progress: Callable[[str], None]) -> Tuple[Any, List[str], float]:
+def search(quantizer: Any, reference: Any, threshold: float,
+           progress: Callable[[str], None]) -> Tuple[Any, List[str], float]:
     """(QDQ model, the nodes it keeps float, its lowest cosine over the calibration inputs and outputs).
-    `quantizer` is a quantization.Quantizer of `float_model`; `progress` receives one line per step."""
-    score = _Scorer(float_model, feeds, cosine)
-    every = range(len(feeds))
+    `quantizer` is a quantization.Quantizer of the float model, `reference` a quantization.FloatReference of it on
+    the calibration feeds; `progress` receives one line per step."""
+
+    def score(model: Any, samples: Optional[Sequence[int]] = None) -> np.ndarray:
+        """Per sample, the lowest cosine over the outputs."""
+        return reference.cosines(model, samples).min(axis=1)
+
     model = quantizer.qdq()
-    cosines = score(model, every)
+    cosines = score(model)
     progress(f"int8 everywhere: lowest cosine {cosines.min():.4f} (threshold {threshold})")
     if cosines.min() >= threshold:
         return model, [], float(cosines.min())
@@ -91,7 +67,7 @@ def search(quantizer: Any, float_model: Any, feeds: List[Dict[str, np.ndarray]],
 
     def measure(chosen: List[int]) -> Tuple[Any, float]:
         candidate = quantizer.qdq([x for i in chosen for x in groups[i]])
-        return candidate, float(score(candidate, every).min())
+        return candidate, float(score(candidate).min())
 
     chosen: List[int] = []
     worst = float(cosines.min())

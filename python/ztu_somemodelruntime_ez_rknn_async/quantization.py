@@ -304,18 +304,34 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / (na * nb))
 
 
-def accuracy_report(float_model: Any, quant_model: Any, feeds: List[Dict[str, np.ndarray]]) -> Dict[str, float]:
-    """Per output: the lowest cosine similarity between the float and the quantized model over `feeds` (both run
-    by onnxruntime, which computes the QDQ patterns as the emulator does; see docs/emulator.md)."""
+def _session(model: Any):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    f = ort.InferenceSession(float_model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    q = ort.InferenceSession(quant_model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    names = [o.name for o in f.get_outputs()]
-    worst = {name: 1.0 for name in names}
-    for feed in feeds:
-        for name, a, b in zip(names, f.run(names, feed), q.run(names, feed)):
-            worst[name] = min(worst[name], cosine(a, b))
-    return worst
+    return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+
+
+class FloatReference:
+    """The float model's outputs on the calibration feeds, run once (by onnxruntime, which computes the QDQ
+    patterns as the emulator does; see docs/emulator.md), to compare quantized models against."""
+
+    def __init__(self, float_model: Any, feeds: List[Dict[str, np.ndarray]]) -> None:
+        session = _session(float_model)
+        self.names = [o.name for o in session.get_outputs()]
+        self.feeds = feeds
+        self._outputs = [session.run(self.names, feed) for feed in feeds]
+
+    def cosines(self, model: Any, samples: Optional[Sequence[int]] = None) -> np.ndarray:
+        """[sample, output]: the cosine similarity of `model`'s output to the float one, for the feeds numbered in
+        `samples` (default: all)."""
+        session = _session(model)
+        rows = range(len(self.feeds)) if samples is None else samples
+        return np.array([[cosine(a, b) for a, b in zip(self._outputs[i], session.run(self.names, self.feeds[i]))]
+                         for i in rows]).reshape(len(rows), len(self.names))
+
+
+def accuracy_report(reference: FloatReference, quant_model: Any) -> Dict[str, float]:
+    """Per output: the lowest cosine similarity between the float and the quantized model over the reference's
+    feeds."""
+    return dict(zip(reference.names, reference.cosines(quant_model).min(axis=0).tolist()))
